@@ -59,7 +59,8 @@ go get "k8s.io/kubernetes@${K8S_VERSION}" >/dev/null
 ETCD_VERSION="$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
 go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >/dev/null
 
-LDFLAGS="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${K8S_VERSION#v1.} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
+MINOR="${K8S_VERSION#v1.}"; MINOR="${MINOR%%.*}"
+LDFLAGS="-s -w -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${MINOR} -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
 go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/kube-controller-manager.tmp" k8s.io/kubernetes/cmd/kube-controller-manager
 go build -trimpath -ldflags "$LDFLAGS" -o "$BIN/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl

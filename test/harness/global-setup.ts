@@ -1,1 +1,16 @@
-export default async function globalSetup(): Promise<void> {}
+import { ControlPlane } from './control-plane.ts';
+import { SHARED_KUBECONFIG_ENV } from './shared.ts';
+
+const holder = globalThis as { porticoControlPlane?: ControlPlane };
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.PORTICO_TEST_KUBECONFIG) {
+    process.env[SHARED_KUBECONFIG_ENV] = process.env.PORTICO_TEST_KUBECONFIG;
+    return;
+  }
+  const started = Date.now();
+  const cp = await ControlPlane.start();
+  holder.porticoControlPlane = cp;
+  process.env[SHARED_KUBECONFIG_ENV] = cp.kubeconfigPath;
+  process.stderr.write(`\nharness: control plane ready in ${Date.now() - started} ms (${cp.dir})\n`);
+}

@@ -1,0 +1,56 @@
+// Runs the real operator binary (operator/main.ts under the pinned Node) as a
+// child process, the way a Deployment would, for integration tests and the lab.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startProcess, stopProcess, waitFor, type Managed } from './processes.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface OperatorProcess extends Managed {
+  pid: number;
+  healthPort: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  ready(): Promise<boolean>;
+}
+
+export async function startOperator(opts: {
+  kubeconfig: string;
+  namespace: string;
+  logFile: string;
+  args?: string[];
+}): Promise<OperatorProcess> {
+  const healthPort = await freePort();
+  const managed = startProcess(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      join(root, 'operator', 'main.ts'),
+      `--kubeconfig=${opts.kubeconfig}`,
+      `--namespace=${opts.namespace}`,
+      `--health-port=${healthPort}`,
+      ...(opts.args ?? []),
+    ],
+    opts.logFile,
+  );
+  const op: OperatorProcess = {
+    ...managed,
+    pid: managed.child.pid!,
+    healthPort,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => stopProcess(managed, signal),
+    ready: async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+  };
+  return op;
+}
+
+export async function waitReady(op: OperatorProcess, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`operator pid ${op.pid} ready (log: ${op.logFile})`, async () => {
+    if (op.child.exitCode !== null) throw new Error(`operator exited with ${op.child.exitCode}; see ${op.logFile}`);
+    return op.ready();
+  }, timeoutMs);
+}
