@@ -69,7 +69,8 @@ run_jest() {
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 run_jest unit
-run_jest integration --runInBand
+# --forceExit: client keep-alive sockets to the apiserver outlive the last test.
+run_jest integration --runInBand --forceExit
 
 echo
 if [ "$skipped" -gt 0 ]; then

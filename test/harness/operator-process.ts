@@ -49,8 +49,13 @@ export async function startOperator(opts: {
 }
 
 export async function waitReady(op: OperatorProcess, timeoutMs = 60_000): Promise<void> {
-  await waitFor(`operator pid ${op.pid} ready (log: ${op.logFile})`, async () => {
-    if (op.child.exitCode !== null) throw new Error(`operator exited with ${op.child.exitCode}; see ${op.logFile}`);
-    return op.ready();
-  }, timeoutMs);
+  await waitFor(
+    `operator pid ${op.pid} ready (log: ${op.logFile})`,
+    async () => {
+      if (op.child.exitCode !== null)
+        throw new Error(`operator exited with ${op.child.exitCode}; see ${op.logFile}`);
+      return op.ready();
+    },
+    timeoutMs,
+  );
 }

@@ -25,7 +25,11 @@ export function startProcess(bin: string, args: string[], logFile: string): Mana
 }
 
 /** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
-export async function stopProcess(m: Managed | undefined, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000) {
+export async function stopProcess(
+  m: Managed | undefined,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 5000,
+) {
   if (!m || m.child.exitCode !== null || m.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => m.child.once('exit', () => resolve()));
   m.child.kill(signal);
@@ -61,5 +65,7 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
 }
