@@ -1,0 +1,74 @@
+// A JSON-in, JSON-out client on top of client-node's request stack (auth,
+// TLS, middleware). The typed APIs turn timestamps into Date objects while the
+// watch stream delivers wire JSON; informers and status writers need one shape,
+// so they use this client and see objects exactly as the apiserver sent them.
+import { ApiException, HttpMethod, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, ResponseContext } from '@kubernetes/client-node';
+
+export type QueryParams = Record<string, string | number | boolean | undefined>;
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+
+export class RawKubeClient extends KubernetesObjectApi {
+  static fromKubeConfig(kc: KubeConfig): RawKubeClient {
+    return kc.makeApiClient(RawKubeClient);
+  }
+
+  getJson<T>(path: string, query?: QueryParams): Promise<T> {
+    return this.#request<T>(HttpMethod.GET, path, query);
+  }
+
+  postJson<T>(path: string, body: unknown, query?: QueryParams): Promise<T> {
+    return this.#request<T>(HttpMethod.POST, path, query, body);
+  }
+
+  putJson<T>(path: string, body: unknown, query?: QueryParams): Promise<T> {
+    return this.#request<T>(HttpMethod.PUT, path, query, body);
+  }
+
+  patchJson<T>(
+    path: string,
+    body: unknown,
+    contentType: string = MERGE_PATCH,
+    query?: QueryParams,
+  ): Promise<T> {
+    return this.#request<T>(HttpMethod.PATCH, path, query, body, contentType);
+  }
+
+  deleteJson<T>(path: string, query?: QueryParams): Promise<T> {
+    return this.#request<T>(HttpMethod.DELETE, path, query);
+  }
+
+  async #request<T>(
+    method: HttpMethod,
+    path: string,
+    query: QueryParams | undefined,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
+    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
+    ctx.setHeaderParam('Accept', 'application/json');
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) ctx.setQueryParam(key, String(value));
+    }
+    if (body !== undefined) {
+      ctx.setHeaderParam('Content-Type', contentType);
+      ctx.setBody(JSON.stringify(body));
+    }
+    // requestPromise applies auth and middleware, then calls processResponse.
+    return (await this.requestPromise(ctx)) as T;
+  }
+
+  // Overridden to skip the model deserializer: return the body as parsed JSON.
+  protected override async processResponse<T extends KubernetesObject>(
+    response: ResponseContext,
+  ): Promise<T> {
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    }
+    // Same exception type and body (JSON text) as the typed APIs throw.
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
+  }
+}
