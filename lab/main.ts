@@ -33,20 +33,25 @@ async function down(): Promise<void> {
 
 async function up(): Promise<void> {
   if (existsSync(PID_FILE)) {
-    throw new Error(`a lab is already running (pid ${readFileSync(PID_FILE, 'utf8')}); run: npm run lab -- down`);
+    throw new Error(
+      `a lab is already running (pid ${readFileSync(PID_FILE, 'utf8')}); run: npm run lab -- down`,
+    );
   }
   mkdirSync(STATE_DIR, { recursive: true });
   const started = Date.now();
-  console.log('lab: starting etcd, kube-apiserver and kube-controller-manager (first run builds them: ~15 min)');
+  console.log(
+    'lab: starting etcd, kube-apiserver and kube-controller-manager (first run builds them: ~15 min)',
+  );
   const cp = await ControlPlane.start();
   writeFileSync(PID_FILE, String(process.pid));
-  let operator: OperatorProcess | undefined;
+  // Filled in once started; teardown may run before that.
+  const running: { operator?: OperatorProcess } = {};
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('\nlab: tearing down');
-    await operator?.stop();
+    await running.operator?.stop();
     await cp.stop();
     rmSync(PID_FILE, { force: true });
     process.exit(0);
@@ -59,11 +64,12 @@ async function up(): Promise<void> {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const kubeconfig = `${STATE_DIR}/kubeconfig`;
   writeFileSync(kubeconfig, readFileSync(cp.kubeconfigPath));
-  operator = await startOperator({
+  const operator = await startOperator({
     kubeconfig,
     namespace: NAMESPACE,
     logFile: `${STATE_DIR}/operator.log`,
   });
+  running.operator = operator;
   await waitReady(operator);
 
   console.log(`

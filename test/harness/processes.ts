@@ -1,13 +1,46 @@
 // Child processes the harness owns. Every process started here is ended by pid
 // when its owner stops, and also if the Node process exits without stopping it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
+
+/**
+ * Jest runs tests in a sandbox whose 'exit' handlers may never fire, and a
+ * test that times out can lose its handle on what it started. So every pid is
+ * also appended to PORTICO_PID_FILE (set by the global setup), and the global
+ * teardown ends whatever is still alive from that list.
+ */
+export const PID_FILE_ENV = 'PORTICO_PID_FILE';
+
+function recordPid(pid: number | undefined, bin: string): void {
+  const file = process.env[PID_FILE_ENV];
+  if (file && pid) appendFileSync(file, `${pid} ${bin}\n`);
+}
+
+/** SIGKILLs every recorded process that is still the binary we started (pids can be reused). */
+export function killRecorded(file: string): number {
+  if (!existsSync(file)) return 0;
+  let killed = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [pidText, bin] = line.split(' ');
+    const pid = Number(pidText);
+    if (!pid || !bin) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+      if (cmd !== bin) continue;
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
 
 export interface Managed {
   child: ChildProcess;
@@ -20,6 +53,7 @@ export function startProcess(bin: string, args: string[], logFile: string): Mana
   const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   live.add(child);
+  recordPid(child.pid, bin);
   child.once('exit', () => live.delete(child));
   return { child, logFile };
 }
