@@ -56,3 +56,5 @@ export { updateStatus } from './status.ts';
 export type { StatusClient, StatusObject, UpdateStatusOptions, UpdateStatusResult } from './status.ts';
 export { WorkQueue } from './workqueue.ts';
 export type { ReconcileResult, Reconciler, WorkQueueOptions } from './workqueue.ts';
+export { EventRecorder } from './events.ts';
+export type { EventRecorderOptions, EventType, InvolvedObject } from './events.ts';
