@@ -36,6 +36,10 @@ if [ -z "${PORTICO_K8S_BIN_DIR:-}" ] && [ -z "${PORTICO_TEST_KUBECONFIG:-}" ]; t
   bash test/harness/build-control-plane.sh || exit 1
   echo "control plane ready after $(( $(date +%s) - start )) s"
 fi
+if [ -z "${PORTICO_HELM:-}" ]; then
+  log "helm (built from its Go module, cached)"
+  bash test/harness/build-helm.sh || exit 1
+fi
 
 # --- 4. Static checks: each counts as one test in the closing line -------------------
 passed=0; failed=0; skipped=0
