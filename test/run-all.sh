@@ -75,6 +75,8 @@ run_jest() {
 run_jest unit
 # --forceExit: client keep-alive sockets to the apiserver outlive the last test.
 run_jest integration --runInBand --forceExit
+# End-to-end: real packets in network namespaces (needs root), real BGP daemons.
+run_jest e2e --runInBand --forceExit
 
 echo
 if [ "$skipped" -gt 0 ]; then
