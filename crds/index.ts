@@ -7,6 +7,7 @@ import { bgpAdvertisementKind } from './bgpadvertisement.ts';
 import { bgpPeerKind } from './bgppeer.ts';
 import { communityKind } from './community.ts';
 import { ipAddressPoolKind } from './ipaddresspool.ts';
+import { ipReservationKind } from './ipreservation.ts';
 import { l2AdvertisementKind } from './l2advertisement.ts';
 import { nodePortPoolKind } from './nodeportpool.ts';
 import { serviceBackendsKind } from './servicebackends.ts';
@@ -21,6 +22,7 @@ export * from './bfdprofile.ts';
 export * from './community.ts';
 export * from './nodeportpool.ts';
 export * from './servicebackends.ts';
+export * from './ipreservation.ts';
 
 /** Every kind, in a fixed order (the order CRD files are generated in). */
 export const ALL_KINDS: readonly KindDefinition[] = [
@@ -32,6 +34,7 @@ export const ALL_KINDS: readonly KindDefinition[] = [
   communityKind,
   nodePortPoolKind,
   serviceBackendsKind,
+  ipReservationKind,
 ];
 
 /** The CRDs the operator expects to be installed. */

@@ -19,6 +19,19 @@ import {
 import type { PorticoObject } from './common.ts';
 import { parseDuration, parseIP } from './net.ts';
 
+/** Whether an EndpointSlice may carry this address (Kubernetes' ValidateEndpointIP). */
+export function publishableIP(s: string): boolean {
+  const ip = parseIP(s);
+  if (!ip) return true;
+  if (ip.family === 4) {
+    const v = ip.value;
+    return !(v >> 24n === 127n || v === 0n || v >> 16n === 0xa9fen || v >> 8n === 0xe00000n);
+  }
+  const v = ip.value;
+  const top = v >> 112n;
+  return !(v === 1n || v === 0n || top >> 6n === 0x3fan || (top >> 8n === 0xffn && (top & 0xfn) === 2n));
+}
+
 const ms = (d: string): number => parseDuration(d) ?? NaN;
 
 export const backendSchema = withCel(
@@ -29,6 +42,12 @@ export const backendSchema = withCel(
           rule: 'isIP(self)',
           message: 'must be an IPv4 or IPv6 address',
           check: (s) => parseIP(s) !== undefined,
+        },
+        {
+          // EndpointSlice validation rejects these, so they could never be published.
+          rule: '!isIP(self) || !(ip(self).isLoopback() || ip(self).isUnspecified() || ip(self).isLinkLocalUnicast() || ip(self).isLinkLocalMulticast())',
+          message: 'must not be a loopback, unspecified or link-local address (EndpointSlices reject them)',
+          check: (s) => publishableIP(s),
         },
       ]).optional(),
       hostname: dnsSubdomain()

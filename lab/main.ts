@@ -8,7 +8,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { ControlPlane } from '../test/harness/control-plane.ts';
 import { installCrds } from '../test/harness/install-crds.ts';
 import { startOperator, waitReady, type OperatorProcess } from '../test/harness/operator-process.ts';
-import { waitFor } from '../test/harness/processes.ts';
+import { freePort, waitFor } from '../test/harness/processes.ts';
 
 const STATE_DIR = process.env.PORTICO_LAB_DIR ?? '/tmp/portico-lab';
 const PID_FILE = `${STATE_DIR}/lab.pid`;
@@ -64,10 +64,14 @@ async function up(): Promise<void> {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const kubeconfig = `${STATE_DIR}/kubeconfig`;
   writeFileSync(kubeconfig, readFileSync(cp.kubeconfigPath));
+  // Out of cluster, the apiserver reaches the admission webhook on loopback; the
+  // operator then creates its webhook configuration itself (docs/decisions/0005).
+  const webhookPort = await freePort();
   const operator = await startOperator({
     kubeconfig,
     namespace: NAMESPACE,
     logFile: `${STATE_DIR}/operator.log`,
+    args: [`--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`],
   });
   running.operator = operator;
   await waitReady(operator);

@@ -14,6 +14,11 @@ import { checkCrdsInstalled, MissingCrdsError } from './crd-check.ts';
 import { PoolStatusController } from './controllers/pools/controller.ts';
 import type { PoolResource } from './controllers/pools/controller.ts';
 import { OptionsError, parseOptions, USAGE } from './options.ts';
+import { createAdmissionWebhooks } from './webhook/index.ts';
+import { poolValidationWebhook } from './webhook/validate-pool.ts';
+import { createServiceWebhook, hasIPAddressApi } from './webhook/mutate-service.ts';
+import { createEndpointsControllers } from './controllers/endpoints/wiring.ts';
+import { createLoadBalancerController } from './controllers/loadbalancer/wiring.ts';
 
 async function main(): Promise<number> {
   let options;
@@ -55,18 +60,81 @@ async function main(): Promise<number> {
   });
   health.addReadinessCheck('ipaddresspools informer synced', () => pools.hasSynced());
   pools.start();
+  const endpoints = createEndpointsControllers({
+    kc,
+    client,
+    registry,
+    health,
+    options: options.endpoints,
+    identity: options.identity,
+  });
+  endpoints.startInformers();
 
+  const webhooks = createAdmissionWebhooks({
+    kc,
+    client,
+    registry,
+    logger: childLogger('webhook'),
+    namespace: options.namespace,
+    flags: options.webhook,
+  });
+  // ClusterIP/NodePort pools: every replica serves the Service webhook from its own caches.
+  const serviceWebhook = webhooks
+    ? createServiceWebhook({
+        kc,
+        client,
+        registry,
+        logger: childLogger('webhook.services'),
+        namespace: options.namespace,
+        ipPools: pools,
+        ipAddressApi: await hasIPAddressApi(client),
+      })
+    : undefined;
+  if (webhooks) {
+    webhooks.add(poolValidationWebhook(pools, options.namespace));
+    if (serviceWebhook) {
+      webhooks.add(serviceWebhook.webhook);
+      serviceWebhook.start();
+    }
+    await webhooks.start();
+    health.addReadinessCheck('webhook serving certificate loaded', () => webhooks.ready());
+  }
+
+  // Pool status shows the LoadBalancer controller's assignments; it is told when they change.
   const poolStatus = new PoolStatusController({
     client,
     informer: pools,
     registry,
     logger: childLogger('controller.pools'),
+    assigned: (pool) => loadBalancer.assigned(pool),
   });
+  const loadBalancer = createLoadBalancerController({
+    kc,
+    client,
+    registry,
+    health,
+    namespace: options.namespace,
+    pools,
+    options: options.loadBalancer,
+    identity: options.identity,
+    onAssignmentsChanged: () => poolStatus.resyncAll(),
+  });
+  loadBalancer.startInformers();
   const startControllers = async () => {
+    webhooks?.startLeading();
     await pools.waitForSync();
+    // Assignments are rebuilt from the API before any pool status or new address is written.
+    await loadBalancer.start();
     poolStatus.start();
+    await endpoints.start();
   };
-  const stopControllers = () => poolStatus.stop();
+  const stopControllers = async () => {
+    await webhooks?.stopLeading();
+    // Pool status first: its counts come from the LoadBalancer controller's state.
+    await poolStatus.stop();
+    await loadBalancer.stop();
+    await endpoints.stop();
+  };
 
   const leaderGauge = getOrCreateGauge(registry, {
     name: 'portico_operator_leader',
@@ -108,7 +176,11 @@ async function main(): Promise<number> {
       // Lease so another replica takes over at once instead of after it expires.
       if (elector) await elector.stop();
       else await stopControllers();
+      await webhooks?.stop();
+      await serviceWebhook?.stop();
       await pools.stop();
+      await endpoints.stopInformers();
+      await loadBalancer.stopInformers();
       await health.close();
       resolve(0);
     };

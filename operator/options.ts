@@ -3,6 +3,20 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../crds/index.ts';
+import {
+  ENDPOINTS_FLAGS,
+  ENDPOINTS_USAGE,
+  EndpointsOptionsError,
+  parseEndpointsOptions,
+} from './controllers/endpoints/options.ts';
+import type { EndpointsOptions } from './controllers/endpoints/options.ts';
+import {
+  LOADBALANCER_FLAGS,
+  LOADBALANCER_USAGE,
+  LoadBalancerOptionsError,
+  parseLoadBalancerOptions,
+} from './controllers/loadbalancer/options.ts';
+import type { LoadBalancerOptions } from './controllers/loadbalancer/options.ts';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -15,6 +29,24 @@ export interface OperatorOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  webhook: WebhookOptions;
+  /** ServiceBackends DNS: servers and refresh bounds. */
+  endpoints: EndpointsOptions;
+  /** LoadBalancer Services: class, default, sticky hold. */
+  loadBalancer: LoadBalancerOptions;
+}
+
+export interface WebhookOptions {
+  /** HTTPS port of the admission webhooks; 0 disables them. */
+  port: number;
+  /** Base URL the apiserver calls; set for out-of-cluster runs, then the operator owns the configurations. */
+  url?: string;
+  service: string;
+  secretName: string;
+  validatingConfiguration: string;
+  mutatingConfiguration: string;
+  caValidityMs: number;
+  certValidityMs: number;
 }
 
 export const USAGE = `usage: portico-operator [flags]
@@ -26,7 +58,16 @@ export const USAGE = `usage: portico-operator [flags]
   --lease-duration D       how long a lease is valid (default 15s)
   --renew-deadline D       leader steps down if not renewed within this (default 10s)
   --retry-period D         time between acquire/renew attempts (default 2s)
-  --identity ID            this replica's name in the Lease (default $POD_NAME or hostname, plus pid)`;
+  --identity ID            this replica's name in the Lease (default $POD_NAME or hostname, plus pid)
+  --webhook-port N         HTTPS port of the admission webhooks; 0 disables them (default 9443)
+  --webhook-url URL        base URL the apiserver calls the webhooks at (out-of-cluster runs, tests);
+                           the operator then creates the webhook configurations itself
+  --webhook-service NAME   the Service in front of the webhooks, named in the certificate (default portico-webhook)
+  --webhook-secret NAME    Secret holding the webhook CA and certificate (default portico-webhook-cert)
+  --validating-webhook-configuration NAME   (default portico-validating-webhook; "" for none)
+  --mutating-webhook-configuration NAME     (default portico-mutating-webhook; "" for none)
+  --webhook-ca-validity D  lifetime of a new webhook CA (default 87600h, 10 years)
+  --webhook-cert-validity D  lifetime of a new serving certificate (default 8760h, 1 year)${ENDPOINTS_USAGE}${LOADBALANCER_USAGE}`;
 
 export class OptionsError extends Error {}
 
@@ -35,6 +76,66 @@ function duration(flag: string, value: string): number {
   if (ms === undefined)
     throw new OptionsError(`--${flag}: ${JSON.stringify(value)} is not a duration like 15s or 1m30s`);
   return ms;
+}
+
+function portNumber(flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new OptionsError(`--${flag}: ${JSON.stringify(value)} is not a port number`);
+  }
+  return port;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function dnsLabel(flag: string, value: string): string {
+  if (value.length > 63 || !DNS_LABEL.test(value)) {
+    throw new OptionsError(
+      `--${flag}: ${JSON.stringify(value)} is not a DNS label (lower case, digits, '-')`,
+    );
+  }
+  return value;
+}
+
+function dnsName(flag: string, value: string, allowEmpty = false): string {
+  if (allowEmpty && value === '') return value;
+  if (value.length > 253 || !value.split('.').every((label) => DNS_LABEL.test(label))) {
+    throw new OptionsError(`--${flag}: ${JSON.stringify(value)} is not a valid object name`);
+  }
+  return value;
+}
+
+function webhookUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OptionsError(`--webhook-url: ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' || url.search || url.hash || url.username || url.password) {
+    throw new OptionsError(
+      `--webhook-url: ${JSON.stringify(value)} must be https://host[:port][/path], without query, fragment or user`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function endpointsOptions(values: Parameters<typeof parseEndpointsOptions>[0]): EndpointsOptions {
+  try {
+    return parseEndpointsOptions(values);
+  } catch (err) {
+    if (err instanceof EndpointsOptionsError) throw new OptionsError(err.message);
+    throw err;
+  }
+}
+
+function loadBalancerOptions(values: Parameters<typeof parseLoadBalancerOptions>[0]): LoadBalancerOptions {
+  try {
+    return parseLoadBalancerOptions(values);
+  } catch (err) {
+    if (err instanceof LoadBalancerOptionsError) throw new OptionsError(err.message);
+    throw err;
+  }
 }
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOptions {
@@ -53,6 +154,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
         'renew-deadline': { type: 'string', default: '10s' },
         'retry-period': { type: 'string', default: '2s' },
         identity: { type: 'string' },
+        'webhook-port': { type: 'string', default: '9443' },
+        'webhook-url': { type: 'string' },
+        'webhook-service': { type: 'string', default: 'portico-webhook' },
+        'webhook-secret': { type: 'string', default: 'portico-webhook-cert' },
+        'validating-webhook-configuration': { type: 'string', default: 'portico-validating-webhook' },
+        'mutating-webhook-configuration': { type: 'string', default: 'portico-mutating-webhook' },
+        'webhook-ca-validity': { type: 'string', default: '87600h' },
+        'webhook-cert-validity': { type: 'string', default: '8760h' },
+        ...ENDPOINTS_FLAGS,
+        ...LOADBALANCER_FLAGS,
         help: { type: 'boolean' },
       },
     }));
@@ -60,10 +171,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     throw new OptionsError((err as Error).message);
   }
   if (values.help) throw new OptionsError('');
-  const port = Number(values['health-port']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new OptionsError(`--health-port: ${JSON.stringify(values['health-port'])} is not a port number`);
-  }
+  const port = portNumber('health-port', values['health-port']);
   const elect = values['leader-elect'];
   if (elect !== 'true' && elect !== 'false') {
     throw new OptionsError(`--leader-elect: ${JSON.stringify(elect)} must be true or false`);
@@ -78,12 +186,38 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     leaseDurationMs: duration('lease-duration', values['lease-duration']),
     renewDeadlineMs: duration('renew-deadline', values['renew-deadline']),
     retryPeriodMs: duration('retry-period', values['retry-period']),
+    webhook: {
+      port: portNumber('webhook-port', values['webhook-port']),
+      url: values['webhook-url'] === undefined ? undefined : webhookUrl(values['webhook-url']),
+      service: dnsLabel('webhook-service', values['webhook-service']),
+      secretName: dnsName('webhook-secret', values['webhook-secret']),
+      validatingConfiguration: dnsName(
+        'validating-webhook-configuration',
+        values['validating-webhook-configuration'],
+        true,
+      ),
+      mutatingConfiguration: dnsName(
+        'mutating-webhook-configuration',
+        values['mutating-webhook-configuration'],
+        true,
+      ),
+      caValidityMs: duration('webhook-ca-validity', values['webhook-ca-validity']),
+      certValidityMs: duration('webhook-cert-validity', values['webhook-cert-validity']),
+    },
+    endpoints: endpointsOptions(values),
+    loadBalancer: loadBalancerOptions(values),
   };
   if (options.renewDeadlineMs >= options.leaseDurationMs) {
     throw new OptionsError('--renew-deadline must be shorter than --lease-duration');
   }
   if (options.retryPeriodMs >= options.renewDeadlineMs) {
     throw new OptionsError('--retry-period must be shorter than --renew-deadline');
+  }
+  if (options.webhook.url && options.webhook.port === 0) {
+    throw new OptionsError('--webhook-url needs the webhooks enabled (--webhook-port other than 0)');
+  }
+  if (options.webhook.certValidityMs <= 0 || options.webhook.caValidityMs <= options.webhook.certValidityMs) {
+    throw new OptionsError('--webhook-ca-validity must be longer than --webhook-cert-validity, both above 0');
   }
   return options;
 }

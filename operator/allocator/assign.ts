@@ -27,10 +27,11 @@
 //      (lower number first, unset/0 last, ties by name), then autoAssign pools
 //      without serviceAllocation, by name. Each group is searched as a whole
 //      before the next, as in MetalLB.
-// Within a pool the lowest usable address wins: an address that is free (not
-// in use, not reserved, not avoided by avoidBuggyIPs), or one already in use
-// whose users the Service may share with. This is MetalLB's search, and it
-// makes results deterministic.
+// Within a pool, entries (spec.addresses) are searched in the order written,
+// as MetalLB walks its CIDRs, and within an entry the lowest usable address
+// wins: one that is free (not in use, not reserved, not avoided by
+// avoidBuggyIPs), or one already in use whose users the Service may share
+// with. This is MetalLB's search, and it makes results deterministic.
 //
 // Families: `ipFamilies` (as the apiserver filled them) and `ipFamilyPolicy`.
 // - SingleStack: one address of ipFamilies[0].
@@ -55,7 +56,7 @@ import { IntervalSet, lowestFree } from './intervals.ts';
 import { formatIP, formatIPValue, parseIP } from './ip.ts';
 import type { IPAddress, IPFamily } from './ip.ts';
 import { poolContains, skipFor, usableCount } from './pool.ts';
-import type { Pool, PoolUsage } from './pool.ts';
+import type { Pool, PoolEntry, PoolUsage } from './pool.ts';
 import { familyCounts } from './counts.ts';
 import type { PoolCounts } from './counts.ts';
 import { isPlainObject, validateParty, validateRequest } from './request.ts';
@@ -453,6 +454,26 @@ export class IPAllocator {
   #candidate(pool: Pool, family: IPFamily, party: SharingParty): IPAddress | undefined {
     const universe = pool.ranges[family];
     if (universe.isEmpty) return undefined;
+    // MetalLB walks a pool's addresses entry by entry, in the order written;
+    // when the entries are in ascending order that is simply the lowest address.
+    const entries = pool.entries.filter((e) => e.family === family);
+    if (entries.every((e, i) => i === 0 || (entries[i - 1] as PoolEntry).hi < e.lo)) {
+      return this.#candidateIn(pool, family, universe, party);
+    }
+    for (const e of entries) {
+      const found = this.#candidateIn(pool, family, IntervalSet.range(e.lo, e.hi), party);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** The lowest address of `universe` (part of the pool) this party may take. */
+  #candidateIn(
+    pool: Pool,
+    family: IPFamily,
+    universe: IntervalSet,
+    party: SharingParty,
+  ): IPAddress | undefined {
     const skip = skipFor(pool, family);
     let best = lowestFree(universe, [this.#blocked[family]], skip ? { skip } : {});
     const entry = party.sharingKey === '' ? undefined : this.#shares.get(shareKey(pool.name, family, party));
@@ -462,8 +483,8 @@ export class IPAllocator {
         const held = entry.byPort.get(portKey(p));
         if (held !== undefined) blocked.push(held);
       }
-      const shared = lowestFree(entry.all, blocked);
-      if (shared !== undefined && (best === undefined || shared < best)) {
+      const shared = lowestFree(entry.all, blocked, { from: universe.first() as bigint });
+      if (shared !== undefined && universe.contains(shared) && (best === undefined || shared < best)) {
         const use = this.#uses.get(formatIPValue(family, shared));
         if (use === undefined || !canShare(use, party)) {
           throw new Error(`internal error: sharing index out of step at ${formatIPValue(family, shared)}`);
@@ -901,6 +922,14 @@ export class IPAllocator {
   reservations(): Reservation[] {
     this.#expire();
     return this.#book.exportAll();
+  }
+
+  /** The live sticky reservation of one Service, if any. */
+  reservation(service: string): Reservation | undefined {
+    const now = this.#now();
+    if (now === undefined) return undefined;
+    const r = this.#book.get(service, now);
+    return r === undefined ? undefined : { ...r, ips: [...r.ips] };
   }
 
   /** Load persisted reservations; invalid entries are reported, expired ones skipped. */

@@ -31,9 +31,11 @@ export interface WebhookDefinition {
   /**
    * `portico-namespace` limits the webhook to Portico's own namespace (for
    * kinds Portico only reads there, like IPAddressPool); `all` sends every
-   * namespace.
+   * namespace; `not-system` sends every namespace but kube-system and
+   * Portico's own (for webhooks on core kinds, so that the control plane and
+   * Portico itself never depend on Portico answering).
    */
-  namespaces: 'portico-namespace' | 'all';
+  namespaces: 'portico-namespace' | 'all' | 'not-system';
   /** Mutating only; default Never. */
   reinvocationPolicy?: 'Never' | 'IfNeeded';
 }
@@ -92,6 +94,19 @@ export function desiredConfiguration(options: {
       timeoutSeconds: d.timeoutSeconds ?? 10,
       ...(d.namespaces === 'portico-namespace'
         ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': options.namespace } } }
+        : {}),
+      ...(d.namespaces === 'not-system'
+        ? {
+            namespaceSelector: {
+              matchExpressions: [
+                {
+                  key: 'kubernetes.io/metadata.name',
+                  operator: 'NotIn',
+                  values: ['kube-system', options.namespace],
+                },
+              ],
+            },
+          }
         : {}),
       ...(options.type === 'mutating' ? { reinvocationPolicy: d.reinvocationPolicy ?? 'Never' } : {}),
     }));

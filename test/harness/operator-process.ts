@@ -20,6 +20,10 @@ export async function startOperator(opts: {
   args?: string[];
 }): Promise<OperatorProcess> {
   const healthPort = await freePort();
+  // The webhook port defaults to 9443; several operators on one machine need their own.
+  const webhookPort = opts.args?.some((a) => a.startsWith('--webhook-port'))
+    ? []
+    : [`--webhook-port=${await freePort()}`];
   const managed = startProcess(
     process.execPath,
     [
@@ -28,6 +32,7 @@ export async function startOperator(opts: {
       `--kubeconfig=${opts.kubeconfig}`,
       `--namespace=${opts.namespace}`,
       `--health-port=${healthPort}`,
+      ...webhookPort,
       ...(opts.args ?? []),
     ],
     opts.logFile,

@@ -22,3 +22,4 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "portico.webhookService" -}}{{ .Release.Name }}-webhook{{- end -}}
 {{- define "portico.webhookSecret" -}}{{ .Release.Name }}-webhook-cert{{- end -}}
 {{- define "portico.validatingWebhook" -}}{{ .Release.Name }}-{{ .Release.Namespace }}-validating{{- end -}}
+{{- define "portico.mutatingWebhook" -}}{{ .Release.Name }}-{{ .Release.Namespace }}-mutating{{- end -}}

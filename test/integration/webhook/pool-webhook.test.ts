@@ -141,8 +141,23 @@ describe('operator: IPAddressPool admission webhook', () => {
     const cert = new X509Certificate(content['tls.crt'] ?? '');
     expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(cert.checkHost(`portico-webhook.${namespace}.svc`)).toBeDefined();
-    // No mutating webhooks are registered yet, so no empty configuration is created.
-    await expect(client.getJson(`${MWC}/${mutating}`)).rejects.toMatchObject({ code: 404 });
+    // The Service webhook (ClusterIP/NodePort pools) is the mutating one; it fails open.
+    await waitFor('mutating configuration', async () => {
+      try {
+        await client.getJson(`${MWC}/${mutating}`);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const mutatingHooks = (await client.getJson<WebhookConfiguration>(`${MWC}/${mutating}`)).webhooks ?? [];
+    expect(mutatingHooks).toEqual([
+      expect.objectContaining({
+        name: 'services.portico.io',
+        failurePolicy: 'Ignore',
+        clientConfig: expect.objectContaining({ url: `https://127.0.0.1:${port}/mutate-service` }),
+      }),
+    ]);
   });
 
   it('admits a valid pool', async () => {

@@ -708,3 +708,24 @@ describe('request validation', () => {
     expect(f.message).toContain(message);
   });
 });
+
+describe('address order within a pool (MetalLB walks entries as written)', () => {
+  it('takes addresses entry by entry, not numerically', () => {
+    const a = new IPAllocator();
+    a.setPools([mkPool('p', { addresses: ['192.168.10.0/30', '192.168.9.1-192.168.9.2', 'fd00::/127'] })]);
+    const got = ['a', 'b', 'c', 'd', 'e'].map((s) => expectOk(a.assign(v4(`ns/${s}`))).ips[0]);
+    expect(got).toEqual(['192.168.10.0', '192.168.10.1', '192.168.10.2', '192.168.10.3', '192.168.9.1']);
+    a.release('ns/b');
+    expect(expectOk(a.assign(v4('ns/f'))).ips).toEqual(['192.168.10.1']);
+  });
+
+  it('shares within the first entry that has room before moving on', () => {
+    const a = new IPAllocator();
+    a.setPools([mkPool('p', { addresses: ['10.0.1.0/31', '10.0.0.0/31'] })]);
+    const k = (port: number) => ({ sharingKey: 'k', ports: [{ protocol: 'TCP' as const, port }] });
+    expect(expectOk(a.assign(v4('ns/a', k(80)))).ips).toEqual(['10.0.1.0']);
+    expect(expectOk(a.assign(v4('ns/b', k(443)))).ips).toEqual(['10.0.1.0']);
+    expect(expectOk(a.assign(v4('ns/c', k(80)))).ips).toEqual(['10.0.1.1']);
+    expect(expectOk(a.assign(v4('ns/d', k(80)))).ips).toEqual(['10.0.0.0']);
+  });
+});

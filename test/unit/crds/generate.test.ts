@@ -52,7 +52,7 @@ describe('generated CRDs', () => {
 
   it('writes one file per kind, named <group>_<plural>.yaml', () => {
     expect([...files.keys()].sort()).toEqual(ALL_KINDS.map((k) => `portico.io_${k.plural}.yaml`).sort());
-    expect(files.size).toBe(8);
+    expect(files.size).toBe(ALL_KINDS.length);
   });
 
   it.each([...files.entries()])('%s is one YAML document with the generated header', (_name, text) => {
@@ -236,6 +236,7 @@ describe('generated CRDs', () => {
         'BGPPeer',
         'Community',
         'IPAddressPool',
+        'IPReservation',
         'L2Advertisement',
         'NodePortPool',
         'ServiceBackends',
@@ -276,7 +277,7 @@ describe('check mode', () => {
   });
 
   it('finds missing, outdated and unexpected files', () => {
-    expect(findStale(dir).map((s) => s.reason)).toEqual(Array(8).fill('missing'));
+    expect(findStale(dir).map((s) => s.reason)).toEqual(Array(ALL_KINDS.length).fill('missing'));
     writeAll(dir);
     expect(findStale(dir)).toEqual([]);
     const target = join(dir, crdFileName(ALL_KINDS[0]!));
