@@ -3,6 +3,7 @@
 // would: a /24 from its first address, a start-end range, an IPv6 /124,
 // autoAssign false only on request, and serviceAllocation with priority,
 // namespaces, namespaceSelectors and serviceSelectors (plus avoidBuggyIPs).
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION } from '../../../crds/index.ts';
@@ -10,49 +11,8 @@ import { isAlreadyExists } from '../../../lib/errors.ts';
 import { uniqueName } from '../../harness/shared.ts';
 import { LbEnv, POOL_ANNOTATION } from './helpers.ts';
 
-const EXAMPLES = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: first-pool
-  namespace: metallb-system
-spec:
-  addresses:
-  - 192.168.10.0/24
-  - 192.168.9.1-192.168.9.5
-  - fc00:f853:0ccd:e799::/124
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: cheap
-  namespace: metallb-system
-spec:
-  addresses:
-  - 192.168.144.0/20
-  autoAssign: false
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: ippool-ns-service-alloc-sample
-  namespace: metallb-system
-spec:
-  addresses:
-    - 192.168.20.0/24
-  avoidBuggyIPs: true
-  serviceAllocation:
-    priority: 50
-    namespaces:
-      - namespace-a
-      - namespace-b
-    namespaceSelectors:
-      - matchLabels:
-          foo: bar
-    serviceSelectors:
-      - matchExpressions:
-          - {key: app, operator: In, values: [bar]}
-`;
+// Only the IPAddressPools of the shared fixture matter here.
+const EXAMPLES = readFileSync(new URL('../../fixtures/metallb-examples.yaml', import.meta.url), 'utf8');
 
 describe("loadbalancer: MetalLB's IPAddressPool examples", () => {
   const env = new LbEnv('lb-metallb');
@@ -69,7 +29,8 @@ describe("loadbalancer: MetalLB's IPAddressPool examples", () => {
     }
     await env.namespace(foo, { foo: 'bar' });
     for (const doc of parseAllDocuments(EXAMPLES)) {
-      const obj = doc.toJS() as { metadata: { name: string; namespace?: string } };
+      const obj = doc.toJS() as { kind: string; metadata: { name: string; namespace?: string } };
+      if (obj.kind !== 'IPAddressPool') continue;
       // Only the apiVersion changes (and the namespace, which is Portico's here).
       await env.client.postJson(`/apis/portico.io/v1alpha1/namespaces/${env.portico}/ipaddresspools`, {
         ...obj,
