@@ -273,7 +273,7 @@ export class LoadBalancerController {
     return this.#o.namespaces.get(namespace)?.metadata?.labels ?? {};
   }
 
-  /** Debounced: pool counts and gauges are refreshed at most every 200 ms. */
+  /** Debounced: pool counts and gauges are refreshed at most once a second, to spare the apiserver. */
   #changed(): void {
     if (this.#changedTimer !== undefined) return;
     this.#changedTimer = setTimeout(() => {
@@ -282,7 +282,7 @@ export class LoadBalancerController {
       if (alloc === undefined) return;
       this.#metrics.setCounts(alloc.counts());
       this.#o.onAssignmentsChanged?.();
-    }, 200);
+    }, 1_000);
   }
 
   #wakeWaiting(): void {

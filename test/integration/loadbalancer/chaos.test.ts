@@ -71,12 +71,27 @@ describe(`loadbalancer: chaos (${N} Services, leader SIGKILLed 3 times)`, () => 
 
     const list = async () =>
       (await env.client.getJson<{ items: Svc[] }>(`/api/v1/namespaces/${env.ns}/services`)).items;
-    await waitFor(
-      `all ${N} Services to have an address`,
-      async () => (await list()).filter((s) => ingressIPs(s).length === 1).length === N,
-      300_000,
-      1_000,
-    );
+    try {
+      await waitFor(
+        `all ${N} Services to have an address`,
+        async () => (await list()).filter((s) => ingressIPs(s).length === 1).length === N,
+        300_000,
+        1_000,
+      );
+    } catch (err) {
+      // Say which Services are left and what their condition says, so a failure
+      // tells a stuck reconcile from a slow machine.
+      const missing = (await list()).filter((s) => ingressIPs(s).length !== 1);
+      const detail = missing
+        .slice(0, 10)
+        .map(
+          (s) =>
+            `${s.metadata.name}: ${JSON.stringify((s.status as { conditions?: unknown })?.conditions ?? [])}`,
+        );
+      throw new Error(`${String(err)}; ${missing.length} without an address, e.g. ${detail.join(' | ')}`, {
+        cause: err,
+      });
+    }
     const services = await list();
     const users = new Map<string, Svc[]>();
     for (const s of services) {
