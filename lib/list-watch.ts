@@ -23,6 +23,18 @@ interface ListPage<T> {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
+/**
+ * Drops metadata.managedFields from an object fresh off the wire (in place).
+ * Server-side apply's field ownership is often the largest part of an object,
+ * no controller here reads it, and an update that omits it leaves it
+ * unchanged on the server, so caches never need to hold it.
+ */
+export function trimForCache<T>(object: T): T {
+  const meta = (object as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+  if (meta && 'managedFields' in meta) delete meta.managedFields;
+  return object;
+}
+
 export function apiLister<T>(
   client: Pick<RawKubeClient, 'getJson'>,
   type: ResourceType,
@@ -41,7 +53,7 @@ export function apiLister<T>(
         limit: options.pageSize ?? 500,
         continue: token,
       });
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) items.push(trimForCache(item));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       token = page.metadata?.continue || undefined;
     } while (token);
@@ -85,7 +97,8 @@ export function apiWatcher<T>(
         labelSelector: options.labelSelector,
         fieldSelector: options.fieldSelector,
       },
-      (type: string, object: unknown) => onEvent({ type: type as WatchEventType, object: object as T }),
+      (type: string, object: unknown) =>
+        onEvent({ type: type as WatchEventType, object: trimForCache(object as T) }),
       (err: unknown) => onDone(err ?? undefined),
     );
     return { abort: () => controller.abort() };

@@ -73,6 +73,28 @@ describe('Informer (real apiserver)', () => {
     }
   });
 
+  it('caches objects without managedFields, from the list and from the watch', async () => {
+    await core.createNamespacedConfigMap({ namespace, body: cm('listed', { v: '1' }) });
+    const informer = createResourceInformer<ConfigMap>(kc, configMaps, { namespace, logger: testLogger });
+    informer.start();
+    try {
+      await informer.waitForSync();
+      await core.createNamespacedConfigMap({ namespace, body: cm('watched', { v: '1' }) });
+      await waitUntil('the watched ConfigMap', () => informer.get(`${namespace}/watched`) !== undefined);
+      const onServer = await core.readNamespacedConfigMap({ name: 'watched', namespace });
+      expect(onServer.metadata?.managedFields?.length).toBeGreaterThan(0);
+      for (const name of ['listed', 'watched']) {
+        const cached = informer.get(`${namespace}/${name}`);
+        expect(cached?.data).toEqual({ v: '1' });
+        expect(cached?.metadata).not.toHaveProperty('managedFields');
+      }
+    } finally {
+      await informer.stop();
+      await core.deleteNamespacedConfigMap({ name: 'listed', namespace });
+      await core.deleteNamespacedConfigMap({ name: 'watched', namespace });
+    }
+  });
+
   it('reads a collection larger than one page', async () => {
     for (let i = 0; i < 7; i++)
       await core.createNamespacedConfigMap({ namespace, body: cm(`page-${i}`, {}) });
