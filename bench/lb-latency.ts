@@ -142,6 +142,14 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
+function printTable(rows: string[][]): void {
+  process.stdout.write(
+    `\nLoadBalancer allocation latency (ms), concurrency ${concurrency}\n\n` +
+      table(['services', 'measure', 'p50', 'p99', 'svc/s', 'x floor p50/p99'], rows) +
+      '\n',
+  );
+}
+
 async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   let kubeconfig = process.env.PORTICO_TEST_KUBECONFIG;
@@ -204,16 +212,13 @@ async function main(): Promise<void> {
         ],
         [`${n}`, `operator RSS: ${rssMiB(op.pid).toFixed(0)} MiB`, '', '', '', ''],
       );
+      // Printed as each size finishes, so a long run that is cut short still reports.
+      printTable(rows);
     }
   } finally {
     await op?.stop();
     await cp?.stop();
   }
-  process.stdout.write(
-    `\nLoadBalancer allocation latency (ms), concurrency ${concurrency}\n\n` +
-      table(['services', 'measure', 'p50', 'p99', 'svc/s', 'x floor p50/p99'], rows) +
-      '\n',
-  );
 }
 
 await main();
