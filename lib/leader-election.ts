@@ -58,6 +58,7 @@ export class LeaderElector {
   #observation: LeaseObservation | undefined;
   #lastHolder: string | undefined;
   #leading = false;
+  #transitions: Promise<void> = Promise.resolve();
   #acquiredAtMs: number | undefined;
   #deadline: TimerHandle | undefined;
   #stepping: Promise<void> = Promise.resolve();
@@ -209,14 +210,24 @@ export class LeaderElector {
     };
   }
 
+  /**
+   * Runs leadership callbacks one after another, in the order of the
+   * transitions. A renew already in flight when renewDeadline fires can still
+   * succeed and make us leader again at once; without this chain the new
+   * onStartedLeading would run while the old onStoppedLeading was still
+   * stopping the same controllers, leaving them stopped under a leader.
+   */
+  #transition(callback: (() => void | Promise<void>) | undefined, what: string): Promise<void> {
+    this.#transitions = this.#transitions
+      .then(callback)
+      .catch((err: unknown) => this.#log.error({ err }, `${what} failed`));
+    return this.#transitions;
+  }
+
   #startLeading(): void {
     this.#leading = true;
     this.#log.info({ identity: this.identity }, 'became leader');
-    const started = this.#options.onStartedLeading;
-    if (!started) return;
-    Promise.resolve()
-      .then(started)
-      .catch((err: unknown) => this.#log.error({ err }, 'onStartedLeading failed'));
+    void this.#transition(this.#options.onStartedLeading, 'onStartedLeading');
   }
 
   #armDeadline(renewedAt: number): void {
@@ -237,10 +248,7 @@ export class LeaderElector {
     // Stepping down on request is routine; losing the lease is worth a warning.
     if (reason === STOPPING) this.#log.info('stopped leading');
     else this.#log.warn({ reason }, 'stopped leading');
-    const stopped = this.#options.onStoppedLeading;
-    this.#stepping = Promise.resolve()
-      .then(stopped)
-      .catch((err: unknown) => this.#log.error({ err }, 'onStoppedLeading failed'));
+    this.#stepping = this.#transition(this.#options.onStoppedLeading, 'onStoppedLeading');
     return this.#stepping;
   }
 

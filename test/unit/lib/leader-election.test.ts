@@ -169,6 +169,64 @@ describe('LeaderElector', () => {
     await b.stop();
   });
 
+  it('a renew that lands after renewDeadline leads again only once onStoppedLeading has finished', async () => {
+    const store = new FakeLeaseStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const events: string[] = [];
+    let releaseRenew: (() => void) | undefined;
+    let finishStop: (() => void) | undefined;
+    const api = store.client('a');
+    const slow = {
+      ...api,
+      readNamespacedLease: api.readNamespacedLease.bind(api),
+      createNamespacedLease: api.createNamespacedLease.bind(api),
+      replaceNamespacedLease: async (args: { body: V1Lease }) => {
+        if (releaseRenew === undefined) {
+          await new Promise<void>((resolve) => (releaseRenew = resolve));
+        }
+        return api.replaceNamespacedLease(args as Parameters<CoordinationV1Api['replaceNamespacedLease']>[0]);
+      },
+    } as unknown as CoordinationV1Api;
+    const a = new LeaderElector({
+      client: slow,
+      namespace: 'portico-system',
+      name: 'portico-operator',
+      identity: 'a',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      clock,
+      logger: silentLogger,
+      random: () => 0,
+      onStartedLeading: () => void events.push('started'),
+      onStoppedLeading: async () => {
+        events.push('stopping');
+        // Only the first step-down is slow.
+        if (finishStop === undefined) await new Promise<void>((resolve) => (finishStop = resolve));
+        events.push('stopped');
+      },
+    });
+    a.start();
+    await flush(8);
+    expect(events).toEqual(['started']);
+    // The first renew hangs past renewDeadline: a steps down and starts stopping.
+    for (let t = 0; t < 12_000; t += 250) {
+      clock.advance(250);
+      await flush(8);
+    }
+    expect(events).toEqual(['started', 'stopping']);
+    // Then the renew lands: a holds the lease again, but must not start while still stopping.
+    releaseRenew!();
+    await flush(16);
+    expect(a.isLeader()).toBe(true);
+    expect(events).toEqual(['started', 'stopping']);
+    finishStop!();
+    await flush(16);
+    expect(events).toEqual(['started', 'stopping', 'stopped', 'started']);
+    releaseRenew = () => undefined;
+    await a.stop();
+  });
+
   it('rejects timings that could let two leaders overlap', () => {
     const store = new FakeLeaseStore();
     const base = {
