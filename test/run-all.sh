@@ -11,7 +11,7 @@ rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 log() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. System packages (Debian). Only what is missing is installed. -------------------
-APT_PACKAGES=(openssl ca-certificates iproute2 nftables gobgpd bird2 dnsmasq-base)
+APT_PACKAGES=(openssl ca-certificates iproute2 nftables gobgpd bird2 frr dnsmasq-base ipvsadm user-mode-linux iputils-arping ndisc6 tcpdump procps kmod)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

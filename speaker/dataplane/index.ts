@@ -1,5 +1,6 @@
 // The node data path: the pure model (Services + EndpointSlices + Node ->
-// desired state), the diff between two states, and the nftables backend.
+// desired state), the diff between two states, the nftables and IPVS
+// backends, and the agent that runs them from the speaker's informers.
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, buildDesiredState, nodeInfoFromNode } from './model.ts';
 export type { ModelInput, ModelResult, NodeInfo } from './model.ts';
 export { applyBatch, diff, diffEndpoints, isEmptyBatch, touchedKeys } from './diff.ts';
@@ -30,3 +31,11 @@ export type { CommandResult, CommandRunner, NftExecutorOptions, NftRunner } from
 export { DEFAULT_NFT_OPTIONS } from './nftables/plan.ts';
 export type { NftOptions } from './nftables/plan.ts';
 export type { RenderStats } from './nftables/render.ts';
+export { startDataplane } from './agent.ts';
+export type { DataplaneOptions } from './agent.ts';
+export { DEFAULT_IPVS_DEVICE, IpvsBackend } from './ipvs/backend.ts';
+export type { IpvsBackendOptions, IpvsSyncResult } from './ipvs/backend.ts';
+export { IpvsExecutor } from './ipvs/executor.ts';
+export { KubeProxyFoundError, findKubeProxy, kubeProxyTraces } from './kube-proxy.ts';
+export { SYSCTLS, applySysctls } from './sysctl.ts';
+export type { DataplaneMode } from './sysctl.ts';

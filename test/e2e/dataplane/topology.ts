@@ -25,7 +25,8 @@ export const CLIENT_V4 = '203.0.113.2';
 
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning'];
 
-export async function buildTopology(lab: Lab): Promise<void> {
+/** `startTimeoutMs`: how long a pod server may take to listen (User-Mode Linux is slow). */
+export async function buildTopology(lab: Lab, startTimeoutMs = 10_000): Promise<void> {
   await lab.addNamespace('node');
   await lab.addNamespace('client');
   await lab.sysctl('node', 'net.ipv4.ip_forward', '1');
@@ -59,6 +60,7 @@ export async function buildTopology(lab: Lab): Promise<void> {
         pod.name,
         [process.execPath, ...NODE_ARGS, helperScript('hello-server.ts'), pod.name, String(POD_PORT)],
         /listening/,
+        startTimeoutMs,
       ),
     ),
   );
@@ -103,12 +105,14 @@ export async function holdConnection(
   from: string,
   ip: string,
   port: number,
+  startTimeoutMs = 10_000,
 ): Promise<HeldConnection> {
   const url = `http://${hostPort(ip, port)}/`;
   const { child, output } = await lab.start(
     from,
     [process.execPath, ...NODE_ARGS, helperScript('http-probe.ts'), url, 'hold', '2000'],
     /\n/,
+    startTimeoutMs,
   );
   let buffered = '';
   let waiter: ((line: string) => void) | null = null;

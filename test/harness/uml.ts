@@ -1,0 +1,144 @@
+// Runs a command inside User-Mode Linux, for the tests that need kernel
+// features this host lacks (IPVS). Debian's user-mode-linux package ships the
+// kernel (/usr/bin/linux.uml) and its modules (/usr/lib/uml/modules/<ver>).
+//
+// The guest boots with the host filesystem as its root (hostfs), so it sees
+// this checkout, Node 24 and the host's tools. Its init is a shell script
+// written here: it mounts proc/sys and a tmpfs on /run (so `ip netns` state
+// stays inside the guest), loads the modules asked for with modprobe against
+// the UML module tree, runs the command, writes its output and exit code
+// into a host directory, and powers off. The guest's network namespaces and
+// processes vanish with it; nothing is left on the host but that directory,
+// which is removed.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const UML_KERNEL = '/usr/bin/linux.uml';
+export const UML_MODULES = '/usr/lib/uml/modules';
+
+export interface UmlOptions {
+  /** Modules to modprobe before the command (dependencies come with them). */
+  readonly modules?: readonly string[];
+  /** Guest memory; Node 24 and a few helper processes fit in 1.5 GB. */
+  readonly memMb?: number;
+  readonly timeoutMs?: number;
+  /** Extra environment for the command. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory of the command inside the guest (a host path). */
+  readonly cwd?: string;
+}
+
+export interface UmlResult {
+  /** The command's exit code, or null when it never finished (see console). */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The kernel console, for diagnosing boot failures. */
+  readonly console: string;
+}
+
+/** Why UML cannot run here, or null when it can. */
+export function umlUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'not root';
+  if (!existsSync(UML_KERNEL)) return `${UML_KERNEL} is missing (apt-get install user-mode-linux)`;
+  if (!existsSync('/usr/sbin/modprobe') && !existsSync('/sbin/modprobe'))
+    return 'modprobe is missing (apt-get install kmod)';
+  if (!existsSync(UML_MODULES) || readdirSync(UML_MODULES).length === 0)
+    return `no modules in ${UML_MODULES}`;
+  return null;
+}
+
+const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+function initScript(dir: string, argv: readonly string[], options: UmlOptions): string {
+  const version = readdirSync(UML_MODULES)[0] ?? '';
+  const env = Object.entries(options.env ?? {}).map(([k, v]) => `export ${k}=${quote(v)}`);
+  const modules = (options.modules ?? []).map(
+    (m) => `modprobe -d /run/kroot ${quote(m)} || echo "modprobe ${m} failed" >&2`,
+  );
+  return [
+    '#!/bin/sh',
+    'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'mount -t proc proc /proc',
+    'mount -t sysfs sys /sys',
+    // Guest-private /run: `ip netns add` must not create files on the host.
+    'mount -t tmpfs run /run',
+    // modprobe -d wants <dir>/lib/modules/<version>; build that view in /run.
+    `mkdir -p /run/kroot/lib/modules/${version}`,
+    `mount --bind ${UML_MODULES}/${version} /run/kroot/lib/modules/${version}`,
+    `exec 2>${quote(join(dir, 'stderr'))}`,
+    ...modules,
+    'ip link set lo up',
+    ...env,
+    `export TMPDIR=/run`,
+    `cd ${quote(options.cwd ?? process.cwd())}`,
+    `${argv.map(quote).join(' ')} >${quote(join(dir, 'stdout'))}`,
+    `echo $? >${quote(join(dir, 'rc'))}`,
+    'sync',
+    'poweroff -f -f',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Boots UML, runs `argv` in it and resolves with its output once the guest
+ * has powered off. Boot takes a few seconds; run one scenario per boot.
+ */
+export async function runInUml(argv: readonly string[], options: UmlOptions = {}): Promise<UmlResult> {
+  const why = umlUnavailable();
+  if (why) throw new Error(`cannot run User-Mode Linux: ${why}`);
+  // Under the host's /tmp, on disk: UML maps its memory from a file in TMPDIR
+  // with exec permission, and the guest writes results here through hostfs.
+  const dir = await mkdtemp(join(tmpdir(), 'pdp-uml-'));
+  try {
+    const shm = join(dir, 'shm');
+    await mkdir(shm);
+    const init = join(dir, 'init.sh');
+    await writeFile(init, initScript(dir, argv, options));
+    await chmod(init, 0o755);
+    const args = [
+      `mem=${options.memMb ?? 1536}M`,
+      'rootfstype=hostfs',
+      'rootflags=/',
+      'rw',
+      `init=${init}`,
+      'con=null',
+      'con0=null,fd:1',
+    ];
+    const consoleText = await new Promise<string>((resolve, reject) => {
+      const child = spawn(UML_KERNEL, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TMPDIR: shm },
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString('utf8')));
+      const timer = setTimeout(() => {
+        // UML runs as several host processes; the group leader takes its threads with it.
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+        reject(
+          new Error(`UML did not power off within ${options.timeoutMs ?? 300_000} ms:\n${out.slice(-4000)}`),
+        );
+      }, options.timeoutMs ?? 300_000);
+      child.on('error', reject);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+    });
+    const read = (name: string): string =>
+      existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '';
+    const rc = read('rc').trim();
+    return {
+      code: rc === '' ? null : Number(rc),
+      stdout: await readFile(join(dir, 'stdout'), 'utf8').catch(() => ''),
+      stderr: read('stderr'),
+      console: consoleText,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
