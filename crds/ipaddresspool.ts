@@ -53,29 +53,51 @@ export const addressEntrySchema = withCel(
 export const ipAddressPoolUsageSchema = z.enum(['LoadBalancer', 'ClusterIP']);
 export type IPAddressPoolUsage = z.output<typeof ipAddressPoolUsageSchema>;
 
-export const ipAddressPoolSpecSchema = z
+export const serviceCIDRSettingsSchema = z
   .object({
-    addresses: listType(z.array(addressEntrySchema).min(1).max(1024), 'atomic').describe(
-      'The address ranges of the pool: CIDRs, single IPs or start-end ranges, IPv4 or IPv6. All share the settings below.',
-    ),
-    autoAssign: z
-      .boolean()
-      .default(true)
-      .describe(
-        'When false, addresses are only given to Services that ask for this pool or an address in it.',
-      ),
-    avoidBuggyIPs: z
+    create: z
       .boolean()
       .default(false)
-      .describe('When true, IPv4 addresses ending in .0 or .255 are never assigned.'),
-    serviceAllocation: serviceAllocationSchema.optional(),
-    usage: ipAddressPoolUsageSchema
-      .default('LoadBalancer')
       .describe(
-        'What the addresses are for: LoadBalancer (external IPs of LoadBalancer Services) or ClusterIP (cluster IPs, filled in by the admission webhook; the pool must lie inside a Service CIDR of the cluster).',
+        'When true, Portico creates a networking.k8s.io/v1 ServiceCIDR holding the pool (one CIDR per family, so spec.addresses must then be at most one CIDR of each family) and deletes it when the pool goes.',
       ),
   })
-  .describe('The desired state of an IPAddressPool.');
+  .describe('The ServiceCIDR of a ClusterIP pool (usage ClusterIP only).');
+
+export const ipAddressPoolSpecSchema = withCel(
+  z
+    .object({
+      addresses: listType(z.array(addressEntrySchema).min(1).max(1024), 'atomic').describe(
+        'The address ranges of the pool: CIDRs, single IPs or start-end ranges, IPv4 or IPv6. All share the settings below.',
+      ),
+      autoAssign: z
+        .boolean()
+        .default(true)
+        .describe(
+          'When false, addresses are only given to Services that ask for this pool or an address in it.',
+        ),
+      avoidBuggyIPs: z
+        .boolean()
+        .default(false)
+        .describe('When true, IPv4 addresses ending in .0 or .255 are never assigned.'),
+      serviceAllocation: serviceAllocationSchema.optional(),
+      usage: ipAddressPoolUsageSchema
+        .default('LoadBalancer')
+        .describe(
+          'What the addresses are for: LoadBalancer (external IPs of LoadBalancer Services) or ClusterIP (cluster IPs, filled in by the admission webhook; the pool must lie inside a Service CIDR of the cluster).',
+        ),
+      serviceCIDR: serviceCIDRSettingsSchema.optional(),
+    })
+    .describe('The desired state of an IPAddressPool.'),
+  [
+    {
+      rule: "!has(self.serviceCIDR) || !self.serviceCIDR.create || self.usage == 'ClusterIP'",
+      message: 'create: true needs usage ClusterIP',
+      fieldPath: '.serviceCIDR',
+      check: (spec) => !spec.serviceCIDR?.create || spec.usage === 'ClusterIP',
+    },
+  ],
+);
 
 export type IPAddressPoolSpec = z.output<typeof ipAddressPoolSpecSchema>;
 export type IPAddressPoolSpecInput = z.input<typeof ipAddressPoolSpecSchema>;
@@ -127,7 +149,7 @@ export const ipAddressPoolStatusSchema = z
     ipv6: familyCountsSchema.optional(),
   })
   .describe(
-    'The observed state of an IPAddressPool: counts per family and the conditions Ready, Overlap, Exhausted and OutsideServiceCIDR.',
+    'The observed state of an IPAddressPool: counts per family and the conditions Ready, Overlap, Exhausted, OutsideServiceCIDR, ServiceCIDR and ServicesOutsidePool.',
   );
 export type IPAddressPoolStatus = z.output<typeof ipAddressPoolStatusSchema>;
 
@@ -137,6 +159,10 @@ export const IPAddressPoolConditionType = {
   Overlap: 'Overlap',
   Exhausted: 'Exhausted',
   OutsideServiceCIDR: 'OutsideServiceCIDR',
+  /** The ServiceCIDR Portico creates for the pool (spec.serviceCIDR.create). */
+  ServiceCIDR: 'ServiceCIDR',
+  /** Services the pool selects whose clusterIPs lie outside it (found by the audit). */
+  ServicesOutsidePool: 'ServicesOutsidePool',
 } as const;
 
 export const ipAddressPoolKind = defineKind({

@@ -57,15 +57,18 @@ export const nodePortPoolStatusSchema = z
     available: z.int().min(0).optional().describe('Ports still free.'),
   })
   .describe(
-    'The observed state of a NodePortPool: port counts and the conditions Ready, Overlap and Exhausted.',
+    'The observed state of a NodePortPool: port counts and the conditions Ready, Invalid, Overlap, Exhausted and ServicesOutsidePool.',
   );
 export type NodePortPoolStatus = z.output<typeof nodePortPoolStatusSchema>;
 
 /** Condition types set on NodePortPool status. */
 export const NodePortPoolConditionType = {
   Ready: 'Ready',
+  Invalid: 'Invalid',
   Overlap: 'Overlap',
   Exhausted: 'Exhausted',
+  /** Services the pool selects whose nodePorts lie outside it (found by the audit). */
+  ServicesOutsidePool: 'ServicesOutsidePool',
 } as const;
 
 export const nodePortPoolKind = defineKind({

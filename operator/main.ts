@@ -16,7 +16,21 @@ import type { PoolResource } from './controllers/pools/controller.ts';
 import { OptionsError, parseOptions, USAGE } from './options.ts';
 import { createAdmissionWebhooks } from './webhook/index.ts';
 import { poolValidationWebhook } from './webhook/validate-pool.ts';
-import { createServiceWebhook, hasIPAddressApi } from './webhook/mutate-service.ts';
+import { hasIPAddressApi } from './webhook/mutate-service.ts';
+import {
+  createAuditController,
+  createServiceCaches,
+  createServiceWebhook,
+} from './controllers/audit/wiring.ts';
+import { outsidePoolCondition } from './controllers/audit/findings.ts';
+import type { PoolKind } from './controllers/audit/findings.ts';
+import { NodePortPoolStatusController } from './controllers/pools/port-controller.ts';
+import {
+  hasServiceCIDRApi,
+  serviceCIDRType,
+  ServiceCIDRSync,
+} from './controllers/pools/service-cidr-sync.ts';
+import type { ServiceCIDRResource } from './controllers/pools/service-cidr-sync.ts';
 import { createEndpointsControllers } from './controllers/endpoints/wiring.ts';
 import { createLoadBalancerController } from './controllers/loadbalancer/wiring.ts';
 
@@ -78,35 +92,99 @@ async function main(): Promise<number> {
     namespace: options.namespace,
     flags: options.webhook,
   });
-  // ClusterIP/NodePort pools: every replica serves the Service webhook from its own caches.
-  const serviceWebhook = webhooks
-    ? createServiceWebhook({
-        kc,
+  // Registered before anything else is awaited: until then /readyz must not pass
+  // on the pools informer alone while no certificate is served.
+  if (webhooks) health.addReadinessCheck('webhook serving certificate loaded', () => webhooks.ready());
+  const [ipAddressApi, serviceCIDRApi] = await Promise.all([
+    hasIPAddressApi(client),
+    hasServiceCIDRApi(client),
+  ]);
+  // ClusterIP/NodePort pools: every replica serves the Service webhook from caches
+  // it shares with the leader's audit.
+  const caches = createServiceCaches({
+    kc,
+    client,
+    registry,
+    logger: childLogger('informer.service-caches'),
+    namespace: options.namespace,
+    ipAddressApi,
+  });
+  caches.start();
+  // The Service webhook admits untouched until these caches are synced; stay out of its endpoints till then.
+  health.addReadinessCheck('service caches synced', () => caches.hasSynced());
+  const serviceCIDRs = serviceCIDRApi
+    ? createResourceInformer<ServiceCIDRResource>(kc, serviceCIDRType, {
         client,
         registry,
+        logger: childLogger('informer.servicecidrs'),
+      })
+    : undefined;
+  serviceCIDRs?.start();
+  const serviceWebhook = webhooks
+    ? createServiceWebhook({
+        registry,
         logger: childLogger('webhook.services'),
-        namespace: options.namespace,
         ipPools: pools,
-        ipAddressApi: await hasIPAddressApi(client),
+        caches,
+        nodePortRange: options.nodePortRange,
       })
     : undefined;
   if (webhooks) {
     webhooks.add(poolValidationWebhook(pools, options.namespace));
-    if (serviceWebhook) {
-      webhooks.add(serviceWebhook.webhook);
-      serviceWebhook.start();
-    }
+    if (serviceWebhook) webhooks.add(serviceWebhook.webhook);
     await webhooks.start();
-    health.addReadinessCheck('webhook serving certificate loaded', () => webhooks.ready());
   }
 
-  // Pool status shows the LoadBalancer controller's assignments; it is told when they change.
+  // The audit finds Services outside their ClusterIP/NodePort pool and counts what
+  // those pools hand out; both pool status controllers show it.
+  const audit = createAuditController({
+    client,
+    registry,
+    logger: childLogger('controller.audit'),
+    identity: options.identity,
+    namespace: options.namespace,
+    caches,
+    ipPools: pools,
+    intervalMs: options.auditIntervalMs,
+    nodePortRange: options.nodePortRange,
+    onChange: () => {
+      poolStatus.resyncAll();
+      portStatus.resyncAll();
+    },
+  });
+  const outside = (kind: PoolKind) => (pool: string) =>
+    audit.result() ? outsidePoolCondition(audit.findings(kind, pool)) : undefined;
+  // Pool status shows the LoadBalancer controller's assignments (it is told when
+  // they change) and, for ClusterIP pools, the addresses Services hold.
   const poolStatus = new PoolStatusController({
     client,
     informer: pools,
     registry,
     logger: childLogger('controller.pools'),
-    assigned: (pool) => loadBalancer.assigned(pool),
+    assigned: (pool) => {
+      const lb = loadBalancer.assigned(pool);
+      const cluster = audit.ipUsage(pool);
+      return { IPv4: lb.IPv4 + cluster.IPv4, IPv6: lb.IPv6 + cluster.IPv6 };
+    },
+    serviceCIDRs,
+    cidrSync: serviceCIDRs
+      ? new ServiceCIDRSync({
+          client,
+          informer: serviceCIDRs,
+          namespace: options.namespace,
+          logger: childLogger('controller.pools.servicecidrs'),
+        })
+      : undefined,
+    outside: outside('IPAddressPool'),
+  });
+  const portStatus = new NodePortPoolStatusController({
+    client,
+    informer: caches.portPools,
+    registry,
+    logger: childLogger('controller.nodeportpools'),
+    used: (pool) => audit.portUsage(pool),
+    outside: outside('NodePortPool'),
+    parseOptions: { nodePortRange: options.nodePortRange },
   });
   const loadBalancer = createLoadBalancerController({
     kc,
@@ -126,11 +204,15 @@ async function main(): Promise<number> {
     // Assignments are rebuilt from the API before any pool status or new address is written.
     await loadBalancer.start();
     poolStatus.start();
+    portStatus.start();
+    audit.start();
     await endpoints.start();
   };
   const stopControllers = async () => {
     await webhooks?.stopLeading();
     // Pool status first: its counts come from the LoadBalancer controller's state.
+    await audit.stop();
+    await portStatus.stop();
     await poolStatus.stop();
     await loadBalancer.stop();
     await endpoints.stop();
@@ -177,7 +259,9 @@ async function main(): Promise<number> {
       if (elector) await elector.stop();
       else await stopControllers();
       await webhooks?.stop();
-      await serviceWebhook?.stop();
+      serviceWebhook?.stop();
+      await caches.stop();
+      await serviceCIDRs?.stop();
       await pools.stop();
       await endpoints.stopInformers();
       await loadBalancer.stopInformers();

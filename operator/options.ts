@@ -17,6 +17,8 @@ import {
   parseLoadBalancerOptions,
 } from './controllers/loadbalancer/options.ts';
 import type { LoadBalancerOptions } from './controllers/loadbalancer/options.ts';
+import { parsePortRange } from './allocator/ports.ts';
+import type { PortRange } from './allocator/ports.ts';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -34,6 +36,10 @@ export interface OperatorOptions {
   endpoints: EndpointsOptions;
   /** LoadBalancer Services: class, default, sticky hold. */
   loadBalancer: LoadBalancerOptions;
+  /** How often the audit re-checks every Service against its pools (besides on changes). */
+  auditIntervalMs: number;
+  /** The cluster's --service-node-port-range; NodePortPools must lie inside it. */
+  nodePortRange: PortRange;
 }
 
 export interface WebhookOptions {
@@ -67,9 +73,21 @@ export const USAGE = `usage: portico-operator [flags]
   --validating-webhook-configuration NAME   (default portico-validating-webhook; "" for none)
   --mutating-webhook-configuration NAME     (default portico-mutating-webhook; "" for none)
   --webhook-ca-validity D  lifetime of a new webhook CA (default 87600h, 10 years)
-  --webhook-cert-validity D  lifetime of a new serving certificate (default 8760h, 1 year)${ENDPOINTS_USAGE}${LOADBALANCER_USAGE}`;
+  --webhook-cert-validity D  lifetime of a new serving certificate (default 8760h, 1 year)
+  --audit-interval D       how often the audit re-checks every Service against its ClusterIP/NodePort pools,
+                           besides after changes (default 1m)
+  --service-node-port-range N-M  the cluster's node-port range, which NodePortPools must lie in
+                           (default 30000-32767)${ENDPOINTS_USAGE}${LOADBALANCER_USAGE}`;
 
 export class OptionsError extends Error {}
+
+function nodePortRange(value: string): PortRange {
+  const r = parsePortRange(value);
+  if (!r.ok || !value.includes('-')) {
+    throw new OptionsError(`--service-node-port-range: ${JSON.stringify(value)} is not a port range N-M`);
+  }
+  return r.value;
+}
 
 function duration(flag: string, value: string): number {
   const ms = parseDuration(value);
@@ -162,6 +180,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
         'mutating-webhook-configuration': { type: 'string', default: 'portico-mutating-webhook' },
         'webhook-ca-validity': { type: 'string', default: '87600h' },
         'webhook-cert-validity': { type: 'string', default: '8760h' },
+        'audit-interval': { type: 'string', default: '1m' },
+        'service-node-port-range': { type: 'string', default: '30000-32767' },
         ...ENDPOINTS_FLAGS,
         ...LOADBALANCER_FLAGS,
         help: { type: 'boolean' },
@@ -206,7 +226,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     },
     endpoints: endpointsOptions(values),
     loadBalancer: loadBalancerOptions(values),
+    auditIntervalMs: duration('audit-interval', values['audit-interval']),
+    nodePortRange: nodePortRange(values['service-node-port-range']),
   };
+  if (options.auditIntervalMs < 1000) throw new OptionsError('--audit-interval must be at least 1s');
   if (options.renewDeadlineMs >= options.leaseDurationMs) {
     throw new OptionsError('--renew-deadline must be shorter than --lease-duration');
   }

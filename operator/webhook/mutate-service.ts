@@ -6,23 +6,22 @@
 // plus short in-memory reservations so concurrent creates answered by this
 // replica never get the same address or port. The apiserver stays the final
 // arbiter. See docs/decisions/0007-clusterip-nodeport-webhook.md.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { nodePortPoolKind } from '../../crds/index.ts';
 import type { Informer } from '../../lib/informer.ts';
-import { createResourceInformer } from '../../lib/list-watch.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { getOrCreateCounter } from '../../lib/metrics.ts';
 import type { KubeObject } from '../../lib/object-cache.ts';
 import type { RawKubeClient } from '../../lib/raw-client.ts';
-import { parseNodePortPool, validateNodePortPools } from '../allocator/index.ts';
-import type { IPFamily, Labels, NodePortPool, Pool } from '../allocator/index.ts';
+import type { IPFamily, Labels, NodePortPool, ParseNodePortPoolOptions, Pool } from '../allocator/index.ts';
+import { judgeNodePortPools } from '../controllers/pools/port-status.ts';
+import { PickLedger, Reservations } from '../controllers/audit/collisions.ts';
+import type { Pick, PickField } from '../controllers/audit/collisions.ts';
 import { judgePools } from '../controllers/pools/status.ts';
+import type { PortRange } from '../allocator/ports.ts';
 import type { PoolObject } from '../controllers/pools/status.ts';
 import { allow, deny, mutate, pointerSegment } from './admission.ts';
 import type { AdmissionRequest, AdmissionResult, JsonPatchOperation } from './admission.ts';
 import type { WebhookDefinition } from './configuration.ts';
-import type { Webhook } from './index.ts';
 import type { AdmissionHandler } from './server.ts';
 import { planService, serviceIPs, serviceNodePorts } from './service-plan.ts';
 import type { ServiceLike, ServicePlan } from './service-plan.ts';
@@ -60,7 +59,10 @@ export type NodePortPoolResource = KubeObject & {
   metadata?: { name?: string; creationTimestamp?: string | Date };
   spec?: unknown;
 };
-export type IPAddressResource = KubeObject & { metadata?: { name?: string } };
+export type IPAddressResource = KubeObject & {
+  metadata?: { name?: string };
+  spec?: { parentRef?: { group?: string; resource?: string; namespace?: string; name?: string } };
+};
 
 /** What the handler reads; informers in the operator, plain arrays in unit tests. */
 export interface ServiceWebhookSources {
@@ -77,57 +79,21 @@ export interface ServiceMutatorOptions {
   sources: ServiceWebhookSources;
   primaryFamily?: IPFamily;
   reservationTtlMs?: number;
+  /** The cluster's node-port range, when not 30000-32767. */
+  nodePortRange?: PortRange;
   now?: () => number;
   registry?: Registry;
   logger?: Logger;
 }
 
-/** Holds addresses and ports handed out recently, until the Service shows in the cache or the TTL passes. */
-export class Reservations<K> {
-  readonly #until = new Map<K, number>();
-  readonly #ttl: number;
-  readonly #now: () => number;
-
-  constructor(ttlMs: number, now: () => number) {
-    this.#ttl = ttlMs;
-    this.#now = now;
-  }
-
-  hold(key: K): void {
-    this.#until.set(key, this.#now() + this.#ttl);
-  }
-
-  /** The live reservations (expired ones are dropped). */
-  keys(): K[] {
-    const now = this.#now();
-    const out: K[] = [];
-    for (const [k, until] of this.#until) {
-      if (until <= now) this.#until.delete(k);
-      else out.push(k);
-    }
-    return out;
-  }
-
-  get size(): number {
-    return this.keys().length;
-  }
-}
-
-function creationOrder(a: NodePortPoolResource, b: NodePortPoolResource): number {
-  const ta = String(a.metadata?.creationTimestamp ?? '');
-  const tb = String(b.metadata?.creationTimestamp ?? '');
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
-}
+export { Reservations } from '../controllers/audit/collisions.ts';
 
 /** The NodePortPools the webhook may use: valid and not overlapping an older one. */
-export function usablePortPools(objects: readonly NodePortPoolResource[]): NodePortPool[] {
-  const parsed: NodePortPool[] = [];
-  for (const o of [...objects].sort(creationOrder)) {
-    const r = parseNodePortPool(o.metadata?.name ?? '', o.spec);
-    if (r.ok) parsed.push(r.value);
-  }
-  return validateNodePortPools(parsed).accepted;
+export function usablePortPools(
+  objects: readonly NodePortPoolResource[],
+  options: ParseNodePortPoolOptions = {},
+): NodePortPool[] {
+  return judgeNodePortPools(objects, options).usable;
 }
 
 /** The JSON patch that writes a plan into the Service. */
@@ -150,6 +116,8 @@ export class ServiceMutator {
   readonly #ips: Reservations<string>;
   readonly #ports: Reservations<number>;
   readonly #requests;
+  readonly #collisions;
+  readonly #picks: PickLedger;
   #cached: { signature: string; ipPools: Pool[]; portPools: NodePortPool[] } | undefined;
 
   constructor(options: ServiceMutatorOptions) {
@@ -158,6 +126,14 @@ export class ServiceMutator {
     const ttl = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
     this.#ips = new Reservations<string>(ttl, now);
     this.#ports = new Reservations<number>(ttl, now);
+    this.#picks = new PickLedger(ttl, now);
+    this.#collisions = options.registry
+      ? getOrCreateCounter(options.registry, {
+          name: 'portico_service_webhook_collisions_total',
+          help: 'Picks of the webhook the apiserver refused (422) because another object held the value, as inferred from the caches; see decision 0007.',
+          labelNames: ['pool', 'field'],
+        })
+      : undefined;
     this.#requests = options.registry
       ? getOrCreateCounter(options.registry, {
           name: 'portico_service_webhook_allocations_total',
@@ -178,10 +154,21 @@ export class ServiceMutator {
       })
       .join(',');
     if (this.#cached?.signature !== signature) {
+      const outsideServiceCIDR = new Set(
+        ip
+          .filter((o) =>
+            o.status?.conditions?.some((c) => c.type === 'OutsideServiceCIDR' && c.status === 'True'),
+          )
+          .map((o) => o.metadata.name ?? ''),
+      );
       this.#cached = {
         signature,
-        ipPools: judgePools([...ip]).usable,
-        portPools: usablePortPools(port),
+        // A ClusterIP pool outside every ServiceCIDR would only earn 422s; the leader flags it.
+        ipPools: judgePools([...ip]).usable.filter((p) => !outsideServiceCIDR.has(p.name)),
+        portPools: usablePortPools(
+          port,
+          this.#o.nodePortRange ? { nodePortRange: this.#o.nodePortRange } : {},
+        ),
       };
     }
     return this.#cached;
@@ -217,6 +204,10 @@ export class ServiceMutator {
     const { ipPools, portPools } = this.#pools();
     const used = this.#used();
     const name = service.metadata?.name ?? request.name ?? '';
+    const owner = `${namespace}/${name}`;
+    if (request.operation === 'CREATE' && !request.dryRun) {
+      this.#counted(this.#picks.recheck(owner, (field, value) => this.#holderOf(field, value)));
+    }
     const plan = planService({
       service: { ...service, metadata: { ...service.metadata, name } },
       old: request.operation === 'UPDATE' ? (request.oldObject as ServiceResource | undefined) : undefined,
@@ -238,8 +229,25 @@ export class ServiceMutator {
       this.#requests?.inc({ outcome: 'untouched' });
       return allow(plan.warnings);
     }
-    for (const ip of plan.clusterIPs) this.#ips.hold(ip);
-    for (const port of plan.nodePorts.values()) this.#ports.hold(port);
+    if (!request.dryRun) {
+      // A dry run creates nothing, so it holds nothing either.
+      for (const ip of plan.clusterIPs) this.#ips.hold(ip);
+      for (const port of plan.nodePorts.values()) this.#ports.hold(port);
+      this.#picks.record([
+        ...plan.clusterIPs.map((ip) => ({
+          owner,
+          field: 'clusterIP' as const,
+          value: ip,
+          pool: plan.ipPool ?? '',
+        })),
+        ...[...plan.nodePorts.values()].map((port) => ({
+          owner,
+          field: 'nodePort' as const,
+          value: String(port),
+          pool: plan.portPool ?? '',
+        })),
+      ]);
+    }
     this.#requests?.inc({ outcome: 'filled' });
     this.#o.logger?.debug(
       {
@@ -252,83 +260,67 @@ export class ServiceMutator {
     return mutate(patch, plan.warnings);
   }
 
+  /** The caches show a Service; picks for another Service that it holds collided. */
+  observeService(svc: ServiceResource): void {
+    const holder = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+    this.#counted(this.#picks.observe(holder, 'clusterIP', serviceIPs(svc)));
+    this.#counted(this.#picks.observe(holder, 'nodePort', serviceNodePorts(svc).map(String)));
+  }
+
+  /** The caches show an IPAddress; a pick of its address for another Service collided. */
+  observeIPAddress(a: IPAddressResource): void {
+    const holder = ipAddressHolder(a);
+    if (holder)
+      this.#counted(
+        this.#picks.observe(holder, 'clusterIP', serviceIPs({ spec: { clusterIP: a.metadata?.name ?? '' } })),
+      );
+  }
+
+  #counted(collided: Pick[]): void {
+    for (const c of collided) {
+      this.#collisions?.inc({ pool: c.pool, field: c.field });
+      this.#o.logger?.warn(
+        { service: c.owner, field: c.field, value: c.value, pool: c.pool },
+        'the apiserver refused a pick held by another object (collision)',
+      );
+    }
+  }
+
+  #holderOf(field: PickField, value: string): string | undefined {
+    if (field === 'clusterIP') {
+      for (const a of this.#o.sources.ipAddresses?.list() ?? []) {
+        if (serviceIPs({ spec: { clusterIP: a.metadata?.name ?? '' } })[0] === value)
+          return ipAddressHolder(a);
+      }
+    }
+    for (const svc of this.#o.sources.services.list()) {
+      const held = field === 'clusterIP' ? serviceIPs(svc) : serviceNodePorts(svc).map(String);
+      if (held.includes(value)) return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+    }
+    return undefined;
+  }
+
   handler(): AdmissionHandler {
     return (request) => this.handle(request);
   }
 }
 
-/** The webhook, ready to `add()` to the operator's AdmissionWebhooks. */
-export function serviceMutatingWebhook(options: ServiceMutatorOptions): Webhook {
-  return { definition: serviceWebhookDefinition, handler: new ServiceMutator(options).handler() };
+/** The Service an IPAddress is allocated to, as namespace/name (other parents: the other kind). */
+function ipAddressHolder(a: IPAddressResource): string | undefined {
+  const ref = a.spec?.parentRef;
+  if (!ref?.name) return undefined;
+  return ref.resource === 'services' && !ref.group
+    ? `${ref.namespace ?? ''}/${ref.name}`
+    : `${ref.resource}:${ref.name}`;
 }
 
-/**
- * Operator wiring: the informers the webhook reads (every replica runs them,
- * since every replica serves admission) and the webhook itself.
- */
-export function createServiceWebhook(o: {
-  kc: KubeConfig;
-  client: RawKubeClient;
-  registry: Registry;
-  logger: Logger;
-  namespace: string;
-  ipPools: Informer<PoolObject & KubeObject>;
-  /** Whether to follow networking.k8s.io/v1 IPAddress objects (the API exists). */
-  ipAddressApi: boolean;
-}) {
-  const informer = <T extends KubeObject>(
-    name: string,
-    type: { group: string; version: string; plural: string },
-    namespace?: string,
-  ): Informer<T> =>
-    createResourceInformer<T>(o.kc, type, {
-      client: o.client,
-      registry: o.registry,
-      logger: o.logger.child({ informer: name }),
-      name: `service-webhook.${name}`,
-      ...(namespace ? { namespace } : {}),
-    });
-  const services = informer<ServiceResource>('services', { group: '', version: 'v1', plural: 'services' });
-  const namespaces = informer<NamespaceResource>('namespaces', {
-    group: '',
-    version: 'v1',
-    plural: 'namespaces',
-  });
-  const portPools = informer<NodePortPoolResource>('nodeportpools', nodePortPoolKind, o.namespace);
-  const ipAddresses = o.ipAddressApi
-    ? informer<IPAddressResource>('ipaddresses', {
-        group: 'networking.k8s.io',
-        version: 'v1',
-        plural: 'ipaddresses',
-      })
-    : undefined;
-  const all = [
-    services,
-    namespaces,
-    portPools,
-    ...(ipAddresses ? [ipAddresses] : []),
-  ] as Informer<KubeObject>[];
-  const hasSynced = () => o.ipPools.hasSynced() && all.every((i) => i.hasSynced());
-  const webhook = serviceMutatingWebhook({
-    sources: {
-      services,
-      namespaces: { get: (key) => namespaces.get(key) },
-      ipPools: o.ipPools,
-      portPools,
-      ipAddresses,
-      hasSynced,
-    },
-    registry: o.registry,
-    logger: o.logger,
-  });
-  return {
-    webhook,
-    hasSynced,
-    start: () => all.forEach((i) => i.start()),
-    stop: async () => {
-      await Promise.all(all.map((i) => i.stop()));
-    },
-  };
+/** The shared informer caches the webhook reads (see createServiceCaches). */
+export interface ServiceCaches {
+  services: Informer<ServiceResource>;
+  namespaces: Informer<NamespaceResource>;
+  portPools: Informer<NodePortPoolResource>;
+  ipAddresses?: Informer<IPAddressResource> | undefined;
+  hasSynced(): boolean;
 }
 
 /** Whether the cluster serves networking.k8s.io/v1 IPAddress objects. */

@@ -126,7 +126,8 @@ export function planService(input: PlanInput): ServicePlan {
 
 type Subject = ServiceSubject;
 
-function orderedPools<P extends SelectablePool>(pools: Iterable<P>, subject: Subject): P[] {
+/** The pools that select a Service, in the order they are tried: pinned by priority, then fallback. */
+export function orderedPools<P extends SelectablePool>(pools: Iterable<P>, subject: Subject): P[] {
   const { pinned, fallback } = candidatePools(pools, subject);
   return [...pinned, ...fallback];
 }

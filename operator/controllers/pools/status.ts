@@ -4,8 +4,8 @@
 // oldest first: of two overlapping pools the older keeps working.
 import { validateIPAddressPool, familyCounts } from '../../../crds/index.ts';
 import type { IPAddressPoolStatus } from '../../../crds/index.ts';
-import { setCondition } from '../../../lib/conditions.ts';
-import type { Condition } from '../../../lib/conditions.ts';
+import { removeCondition, setCondition } from '../../../lib/conditions.ts';
+import type { Condition, ConditionUpdate } from '../../../lib/conditions.ts';
 import { parsePool, validatePools, formatFieldError } from '../../allocator/index.ts';
 import type { FieldError, IPFamily, Pool } from '../../allocator/index.ts';
 
@@ -14,6 +14,9 @@ export interface PoolObject {
   spec?: unknown;
   status?: IPAddressPoolStatus;
 }
+
+/** Conditions only a ClusterIP pool has. */
+const CLUSTER_IP_ONLY = ['OutsideServiceCIDR', 'ServiceCIDR', 'ServicesOutsidePool'];
 
 export type AssignedCounts = (pool: string) => Readonly<Record<IPFamily, bigint>>;
 
@@ -66,12 +69,18 @@ export function judgePools(objects: readonly PoolObject[]): PoolJudgement {
   return { usable: set.accepted, errors, overlapping };
 }
 
-/** The status one pool should have; conditions keep their transition times when unchanged. */
+/**
+ * The status one pool should have; conditions keep their transition times when
+ * unchanged. `extra` are conditions other parts judged for a valid pool (the
+ * ServiceCIDR checks, the audit's ServicesOutsidePool); an OutsideServiceCIDR
+ * that is True makes the pool not Ready, as the webhook then skips it.
+ */
 export function poolStatus(
   obj: PoolObject,
   judgement: PoolJudgement,
   assigned: AssignedCounts,
   nowMs: number,
+  extra: readonly ConditionUpdate[] = [],
 ): IPAddressPoolStatus {
   const name = obj.metadata.name ?? '';
   const generation = obj.metadata.generation;
@@ -137,9 +146,17 @@ export function poolStatus(
       : { type: 'Exhausted', status: 'False', reason: 'AddressesAvailable' },
     opts,
   );
+  if (pool.usage !== 'ClusterIP') {
+    // Left over from when the pool was a ClusterIP pool.
+    for (const type of CLUSTER_IP_ONLY) conditions = removeCondition(conditions, type);
+  }
+  for (const update of extra) conditions = setCondition(conditions, update, opts);
+  const outside = extra.find((c) => c.type === 'OutsideServiceCIDR' && c.status === 'True');
   conditions = setCondition(
     conditions,
-    { type: 'Ready', status: 'True', reason: 'Valid', message: warnings },
+    outside
+      ? { type: 'Ready', status: 'False', reason: 'OutsideServiceCIDR', message: outside.message ?? '' }
+      : { type: 'Ready', status: 'True', reason: 'Valid', message: warnings },
     opts,
   );
   return {

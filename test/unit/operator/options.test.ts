@@ -36,6 +36,26 @@ describe('operator flags', () => {
     expect(o.leaderElect).toBe(false);
   });
 
+  it('parses the audit interval and the node-port range, with defaults', () => {
+    expect(parseOptions([], {})).toMatchObject({
+      auditIntervalMs: 60_000,
+      nodePortRange: { lo: 30000, hi: 32767 },
+    });
+    expect(parseOptions(['--audit-interval=5s', '--service-node-port-range=20000-22767'], {})).toMatchObject({
+      auditIntervalMs: 5_000,
+      nodePortRange: { lo: 20000, hi: 22767 },
+    });
+  });
+
+  it.each([
+    [['--audit-interval=soon'], /--audit-interval/],
+    [['--audit-interval=10ms'], /--audit-interval must be at least 1s/],
+    [['--service-node-port-range=30000'], /--service-node-port-range/],
+    [['--service-node-port-range=32767-30000'], /--service-node-port-range/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseOptions(argv, {})).toThrow(message);
+  });
+
   it.each([
     [['--health-port=x'], /--health-port/],
     [['--lease-duration=soon'], /--lease-duration/],

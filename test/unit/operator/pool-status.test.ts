@@ -84,3 +84,41 @@ describe('pool status core', () => {
     expect(again).toEqual(first);
   });
 });
+
+describe('pool status core: ClusterIP extras', () => {
+  const p = pool('c', ['10.96.0.0/28'], '2026-11-30T07:00:00Z', { usage: 'ClusterIP' });
+  it('shows extra conditions and stays Ready when inside a ServiceCIDR', () => {
+    const s = poolStatus(p, judgePools([p]), none, NOW, [
+      { type: 'OutsideServiceCIDR', status: 'False', reason: 'InsideServiceCIDR' },
+      { type: 'ServicesOutsidePool', status: 'True', reason: 'ValuesOutsidePool', message: '1 Service' },
+    ]);
+    expect(cond(s, 'ServicesOutsidePool')).toMatchObject({ status: 'True', message: '1 Service' });
+    expect(cond(s, 'Ready')?.status).toBe('True');
+  });
+
+  it('is not Ready when outside every ServiceCIDR, with the reason and message', () => {
+    const s = poolStatus(p, judgePools([p]), none, NOW, [
+      {
+        type: 'OutsideServiceCIDR',
+        status: 'True',
+        reason: 'OutsideServiceCIDR',
+        message: 'outside 10.0.0.0/8',
+      },
+    ]);
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'OutsideServiceCIDR',
+      message: 'outside 10.0.0.0/8',
+    });
+  });
+
+  it('drops the ClusterIP-only conditions once the pool is a LoadBalancer pool again', () => {
+    const before = poolStatus(p, judgePools([p]), none, NOW, [
+      { type: 'OutsideServiceCIDR', status: 'False', reason: 'InsideServiceCIDR' },
+      { type: 'ServicesOutsidePool', status: 'False', reason: 'AllInside' },
+    ]);
+    const lb = { ...pool('c', ['10.96.0.0/28']), status: before };
+    const after = poolStatus(lb, judgePools([lb]), none, NOW);
+    expect(after.conditions?.map((c) => c.type).sort()).toEqual(['Exhausted', 'Invalid', 'Overlap', 'Ready']);
+  });
+});
