@@ -1,18 +1,40 @@
-// `npm run lab`: brings Portico up on this machine. Today that is a real
-// control plane (etcd, kube-apiserver, kube-controller-manager) on loopback,
-// Portico's CRDs, a namespace and the operator; network-namespace nodes,
-// speakers and the seed scenarios arrive with the data-path and announcement
-// work. `npm run lab -- down` stops a lab started elsewhere; Ctrl-C stops this one.
+// `npm run lab`: the whole of Portico on this machine, as root. A real control
+// plane on loopback; three node network namespaces on one LAN, each with a
+// pod serving "Hello from <pod>" and a real speaker (nftables data path, L2
+// and BGP); a BIRD router and two clients; the operator; then the seed
+// scenarios from lab/scenarios/, checked as a user would check them.
+//
+//   npm run lab                 bring it up, print the checks, stay up
+//   npm run lab -- --check      bring it up, print the checks (and JSON), tear down
+//   npm run lab -- down         stop a lab started in another terminal
+//
+// Ctrl-C (or `down`) ends every process and removes every namespace it made.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { RawKubeClient } from '../lib/raw-client.ts';
 import { ControlPlane } from '../test/harness/control-plane.ts';
 import { installCrds } from '../test/harness/install-crds.ts';
-import { startOperator, waitReady, type OperatorProcess } from '../test/harness/operator-process.ts';
+import { startOperator, waitReady } from '../test/harness/operator-process.ts';
+import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { freePort, waitFor } from '../test/harness/processes.ts';
+import { Dnsmasq } from '../test/integration/endpoints/helpers/dnsmasq.ts';
+import { Lab, helperScript } from '../test/e2e/netns/netns.ts';
+import { ApiserverBridge } from './apiserver-bridge.ts';
+import { runChecks } from './checks.ts';
+import type { CheckResult } from './checks.ts';
+import { createNamespace, startNodes, startPods } from './cluster.ts';
+import { buildNetwork } from './network.ts';
+import { NAMESPACE, NODES, POD_PORT } from './plan.ts';
+import { startRouter } from './router.ts';
+import { startSpeakers } from './speakers.ts';
 
 const STATE_DIR = process.env.PORTICO_LAB_DIR ?? '/tmp/portico-lab';
 const PID_FILE = `${STATE_DIR}/lab.pid`;
-const NAMESPACE = 'portico-system';
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
 
 async function down(): Promise<void> {
   if (!existsSync(PID_FILE)) {
@@ -27,78 +49,143 @@ async function down(): Promise<void> {
     console.log(`lab pid ${pid} was already gone`);
     return;
   }
-  await waitFor(`lab pid ${pid} to exit`, async () => !existsSync(PID_FILE), 60_000);
+  await waitFor(`lab pid ${pid} to exit`, async () => !existsSync(PID_FILE), 120_000);
   console.log('lab stopped');
 }
 
-async function up(): Promise<void> {
+function printChecks(results: CheckResult[]): void {
+  console.log('\nlab: seed scenarios');
+  for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.scenario}\n        ${r.detail}`);
+}
+
+async function up(check: boolean): Promise<number> {
   if (existsSync(PID_FILE)) {
     throw new Error(
       `a lab is already running (pid ${readFileSync(PID_FILE, 'utf8')}); run: npm run lab -- down`,
     );
   }
+  if (process.getuid?.() !== 0) throw new Error('the lab makes network namespaces: run it as root');
   mkdirSync(STATE_DIR, { recursive: true });
   const started = Date.now();
   console.log(
-    'lab: starting etcd, kube-apiserver and kube-controller-manager (first run builds them: ~15 min)',
+    'lab: starting etcd, kube-apiserver and kube-controller-manager (the first run builds them: ~15 min)',
   );
   const cp = await ControlPlane.start();
   writeFileSync(PID_FILE, String(process.pid));
-  // Filled in once started; teardown may run before that.
-  const running: { operator?: OperatorProcess } = {};
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nlab: tearing down');
-    await running.operator?.stop();
-    await cp.stop();
-    rmSync(PID_FILE, { force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const lab = new Lab('lab');
+  const running: {
+    operator?: OperatorProcess;
+    dns?: Dnsmasq;
+    bridge?: ApiserverBridge;
+    stopNodes?: () => void;
+  } = {};
+  let stopping: Promise<void> | undefined;
+  const teardown = () =>
+    (stopping ??= (async () => {
+      const t0 = Date.now();
+      running.stopNodes?.();
+      await lab.cleanup();
+      await running.operator?.stop();
+      await running.dns?.stop();
+      await running.bridge?.close();
+      await cp.stop();
+      rmSync(PID_FILE, { force: true });
+      console.log(`lab: torn down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    })());
+  const onSignal = () => void teardown().then(() => process.exit(0));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  const kc = cp.kubeConfig();
-  const crds = await installCrds(kc);
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  const kubeconfig = `${STATE_DIR}/kubeconfig`;
-  writeFileSync(kubeconfig, readFileSync(cp.kubeconfigPath));
-  // Out of cluster, the apiserver reaches the admission webhook on loopback; the
-  // operator then creates its webhook configuration itself (docs/decisions/0005).
-  const webhookPort = await freePort();
-  const operator = await startOperator({
-    kubeconfig,
-    namespace: NAMESPACE,
-    logFile: `${STATE_DIR}/operator.log`,
-    args: [`--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`],
-  });
-  running.operator = operator;
-  await waitReady(operator);
+  try {
+    const kc = cp.kubeConfig();
+    const client = RawKubeClient.fromKubeConfig(kc);
+    await installCrds(kc);
+    await createNamespace(client, NAMESPACE);
+    const kubeconfig = `${STATE_DIR}/kubeconfig`;
+    writeFileSync(kubeconfig, readFileSync(cp.kubeconfigPath));
 
-  console.log(`
-lab: up in ${((Date.now() - started) / 1000).toFixed(1)} s
-  CRDs installed: ${crds.join(', ')}
-  operator:       pid ${operator.pid}, health http://127.0.0.1:${operator.healthPort}/readyz, log ${STATE_DIR}/operator.log
-  kubeconfig:     ${kubeconfig}
+    console.log('lab: network namespaces (LAN, router, clients, three nodes and their pods)');
+    await buildNetwork(lab);
+    running.stopNodes = await startNodes(client);
+    await startPods(client);
+    for (const node of NODES) {
+      await lab.start(
+        node.pod.name,
+        [process.execPath, helperScript('hello-server.ts'), node.pod.name, String(POD_PORT)],
+        /listening/,
+      );
+    }
 
-Try:
-  export KUBECONFIG=${kubeconfig}
-  ${cp.binDir}/kubectl -n ${NAMESPACE} apply -f - <<'YAML'
-  apiVersion: portico.io/v1alpha1
-  kind: IPAddressPool
-  metadata: {name: lab-pool}
-  spec: {addresses: ["192.0.2.0/28", "2001:db8::/124"]}
-  YAML
-  ${cp.binDir}/kubectl -n ${NAMESPACE} get ipaddresspools
+    console.log('lab: DNS for www.lab.test, the operator, the router and the speakers');
+    const hosts = join(STATE_DIR, 'hosts');
+    writeFileSync(hosts, `${NODES[0]!.pod.ip} www.lab.test\n`);
+    running.dns = await Dnsmasq.start(hosts, join(STATE_DIR, 'dnsmasq.log'), 'lab.test');
+    // Out of cluster, the apiserver reaches the admission webhook on loopback; the
+    // operator then creates its webhook configuration itself (docs/decisions/0005).
+    const webhookPort = await freePort();
+    running.operator = await startOperator({
+      kubeconfig,
+      namespace: NAMESPACE,
+      logFile: `${STATE_DIR}/operator.log`,
+      args: [
+        `--webhook-port=${webhookPort}`,
+        `--webhook-url=https://127.0.0.1:${webhookPort}`,
+        `--dns-server=${running.dns.server}`,
+      ],
+    });
+    await waitReady(running.operator);
+    running.bridge = await ApiserverBridge.open(STATE_DIR, cp.kubeConfig().getCurrentCluster()!.server);
+    const router = await startRouter(lab, STATE_DIR);
+    await startSpeakers({ lab, bridge: running.bridge, kubeconfig, dir: STATE_DIR });
+
+    console.log('lab: applying lab/scenarios/');
+    await run(join(cp.binDir, 'kubectl'), [
+      '--kubeconfig',
+      kubeconfig,
+      'apply',
+      '-f',
+      join(root, 'lab', 'scenarios'),
+    ]);
+    const upSeconds = (Date.now() - started) / 1000;
+    const results = await runChecks({
+      lab,
+      client,
+      router,
+      rules: (node) => lab.exec(node, ['nft', 'list', 'table', 'inet', 'portico']),
+    });
+    printChecks(results);
+    const failed = results.filter((r) => !r.ok).length;
+    console.log(
+      `\nlab: up in ${upSeconds.toFixed(1)} s; ${results.length - failed} of ${results.length} checks held`,
+    );
+    if (check) {
+      console.log(`LAB-RESULTS ${JSON.stringify({ upSeconds, results })}`);
+      await teardown();
+      return failed === 0 ? 0 : 1;
+    }
+    console.log(`
+  kubeconfig:  ${kubeconfig}     (export KUBECONFIG=${kubeconfig}; kubectl: ${cp.binDir}/kubectl)
+  operator:    log ${STATE_DIR}/operator.log
+  speakers:    logs ${STATE_DIR}/speaker-node-{1,2,3}.log
+  namespaces:  ${lab.prefix}-*   (e.g. ip netns exec ${lab.ns('client')} curl http://<LoadBalancer IP>/)
 
 Ctrl-C (or npm run lab -- down) removes everything the lab started.`);
+    return await new Promise<number>(() => undefined);
+  } catch (err) {
+    console.error(`lab: ${err instanceof Error ? err.message : String(err)}`);
+    await teardown();
+    return 1;
+  }
 }
 
-const command = process.argv[2] ?? 'up';
+const { values, positionals } = parseArgs({
+  options: { check: { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
+const command = positionals[0] ?? 'up';
 if (command === 'down') await down();
-else if (command === 'up') await up();
+else if (command === 'up') process.exit(await up(values.check));
 else {
-  console.error(`usage: npm run lab [-- up|down]`);
+  console.error('usage: npm run lab [-- up [--check] | down]');
   process.exit(2);
 }

@@ -115,19 +115,21 @@ export class Lab {
 
   /**
    * Starts a long-running process in namespace `short` and resolves, with
-   * what it printed so far, once its stdout matches `ready`. It is ended by
-   * pid in cleanup().
+   * what it printed so far, once its stdout matches `ready` (at once when
+   * `ready` is null). It is ended by pid in cleanup().
    */
   start(
     short: string,
     argv: readonly string[],
-    ready: RegExp,
+    ready: RegExp | null,
     timeoutMs = 10_000,
   ): Promise<{ child: ChildProcess; output: string }> {
     const child = spawn('ip', ['netns', 'exec', this.ns(short), ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#processes.push(child);
+    // No readiness line to wait for (e.g. a daemon polled through its own socket).
+    if (ready === null) return Promise.resolve({ child, output: '' });
     return new Promise((resolve, reject) => {
       let out = '';
       const timer = setTimeout(
