@@ -122,6 +122,13 @@ export const familyCountsSchema = z
   .object({
     total: z.int().min(0).describe('Addresses in the pool for this family (saturated at 2^53-1).'),
     assigned: z.int().min(0).describe('Addresses currently assigned.'),
+    reserved: z
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "Addresses held for deleted Services during the sticky hold time: not assigned, but not handed to another Service's name either.",
+      ),
     available: z.int().min(0).describe('Addresses still free (saturated at 2^53-1).'),
     totalExact: decimalString().optional().describe('The exact total, as a decimal string.'),
     availableExact: decimalString().optional().describe('The exact number available, as a decimal string.'),
@@ -130,12 +137,14 @@ export const familyCountsSchema = z
 export type FamilyCounts = z.output<typeof familyCountsSchema>;
 
 /** Builds the status counts of one family from exact bigints. */
-export function familyCounts(total: bigint, assigned: bigint): FamilyCounts {
+export function familyCounts(total: bigint, assigned: bigint, reserved = 0n): FamilyCounts {
   const sat = (n: bigint) => (n > BigInt(MAX_EXACT_COUNT) ? MAX_EXACT_COUNT : Number(n < 0n ? 0n : n));
-  const available = total - assigned < 0n ? 0n : total - assigned;
+  const free = total - assigned - reserved;
+  const available = free < 0n ? 0n : free;
   return {
     total: sat(total),
     assigned: sat(assigned),
+    ...(reserved > 0n ? { reserved: sat(reserved) } : {}),
     available: sat(available),
     totalExact: total.toString(),
     availableExact: available.toString(),

@@ -166,6 +166,7 @@ async function main(): Promise<number> {
       const cluster = audit.ipUsage(pool);
       return { IPv4: lb.IPv4 + cluster.IPv4, IPv6: lb.IPv6 + cluster.IPv6 };
     },
+    reserved: (pool) => loadBalancer.reserved(pool),
     serviceCIDRs,
     cidrSync: serviceCIDRs
       ? new ServiceCIDRSync({

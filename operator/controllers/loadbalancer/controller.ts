@@ -99,6 +99,12 @@ export class LoadBalancerController {
     return c === undefined ? NONE : { IPv4: c.IPv4.assigned, IPv6: c.IPv6.assigned };
   };
 
+  /** Addresses of a pool held only by sticky reservations of deleted Services. */
+  readonly reserved = (pool: string): Readonly<Record<IPFamily, bigint>> => {
+    const c = this.#alloc?.counts().find((p) => p.pool === pool);
+    return c === undefined ? NONE : { IPv4: c.IPv4.reserved, IPv6: c.IPv6.reserved };
+  };
+
   /** The allocator, once restored (for tests and diagnostics). */
   get allocator(): IPAllocator | undefined {
     return this.#alloc;

@@ -80,6 +80,8 @@ export function createLoadBalancerController(o: LoadBalancerWiringOptions) {
     controller,
     /** For the pool status controller: addresses in use per pool and family. */
     assigned: controller.assigned,
+    /** For the pool status controller: addresses held by sticky reservations. */
+    reserved: controller.reserved,
     startInformers: () => informers.forEach((i) => i.start()),
     stopInformers: async () => {
       await Promise.all(informers.map((i) => i.stop()));

@@ -36,6 +36,8 @@ export interface PoolStatusControllerOptions {
   logger: Logger;
   /** Addresses in use per pool; until the LoadBalancer controller lands, none are. */
   assigned?: AssignedCounts;
+  /** Addresses held by sticky reservations, shown as `reserved` and not available. */
+  reserved?: AssignedCounts;
   /** networking.k8s.io/v1 ServiceCIDRs; absent where the API is. */
   serviceCIDRs?: Informer<ServiceCIDRResource> | undefined;
   /** Creates and deletes pools' own ServiceCIDRs; absent where the API is. */
@@ -154,7 +156,7 @@ export class PoolStatusController {
         namespace,
         name,
       },
-      (obj) => ({ ...obj, status: poolStatus(obj, judgement, assigned, now(), extra) }),
+      (obj) => ({ ...obj, status: poolStatus(obj, judgement, assigned, now(), extra, this.#o.reserved) }),
       { current },
     );
     const status = result.object.status;

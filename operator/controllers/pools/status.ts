@@ -19,6 +19,7 @@ export interface PoolObject {
 const CLUSTER_IP_ONLY = ['OutsideServiceCIDR', 'ServiceCIDR', 'ServicesOutsidePool'];
 
 export type AssignedCounts = (pool: string) => Readonly<Record<IPFamily, bigint>>;
+const NO_COUNTS: Readonly<Record<IPFamily, bigint>> = { IPv4: 0n, IPv6: 0n };
 
 export interface PoolJudgement {
   /** Pools the allocator may use, oldest first. */
@@ -81,6 +82,8 @@ export function poolStatus(
   assigned: AssignedCounts,
   nowMs: number,
   extra: readonly ConditionUpdate[] = [],
+  /** Addresses held by sticky reservations of deleted Services. */
+  reserved: AssignedCounts = () => NO_COUNTS,
 ): IPAddressPoolStatus {
   const name = obj.metadata.name ?? '';
   const generation = obj.metadata.generation;
@@ -123,10 +126,13 @@ export function poolStatus(
   const pool = judgement.usable.find((p) => p.name === name);
   if (!pool) throw new Error(`poolStatus: ${name} was not judged`);
   const used = assigned(name);
-  const v4 = familyCounts(pool.total.IPv4, used.IPv4);
-  const v6 = familyCounts(pool.total.IPv6, used.IPv6);
+  const held = reserved(name);
+  const v4 = familyCounts(pool.total.IPv4, used.IPv4, held.IPv4);
+  const v6 = familyCounts(pool.total.IPv6, used.IPv6, held.IPv6);
   const exhausted =
-    pool.total.IPv4 + pool.total.IPv6 > 0n && used.IPv4 >= pool.total.IPv4 && used.IPv6 >= pool.total.IPv6;
+    pool.total.IPv4 + pool.total.IPv6 > 0n &&
+    used.IPv4 + held.IPv4 >= pool.total.IPv4 &&
+    used.IPv6 + held.IPv6 >= pool.total.IPv6;
   const warnings = pool.warnings.map(formatFieldError).join('; ');
   conditions = setCondition(
     conditions,

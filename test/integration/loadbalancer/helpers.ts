@@ -154,8 +154,8 @@ export class LbEnv {
   }
 
   async poolStatus(name: string): Promise<{
-    ipv4?: { total: number; assigned: number; available: number };
-    ipv6?: { total: number; assigned: number; available: number };
+    ipv4?: { total: number; assigned: number; reserved?: number; available: number };
+    ipv6?: { total: number; assigned: number; reserved?: number; available: number };
     conditions?: { type: string; status: string }[];
   }> {
     const p = await this.client.getJson<{ status?: Record<string, never> }>(

@@ -106,6 +106,22 @@ describe('loadbalancer: sticky IPs and restarts', () => {
     const st = await env.poolStatus('sticky');
     expect(st.ipv4).toMatchObject({ total: 8, assigned: inUse.size, available: 8 - inUse.size });
     expect(st.ipv4!.assigned + st.ipv4!.available).toBe(st.ipv4!.total);
+
+    // A deleted Service's address is held for its name: reserved, not available.
+    const [fillerIP] = ingressIPs(await env.getService('filler'));
+    await env.deleteService('filler');
+    await waitFor('pool status to show the reservation', async () => {
+      const now = await env.poolStatus('sticky');
+      return now.ipv4?.reserved === 1 && now.ipv4.assigned === inUse.size - 1;
+    });
+    const held = (await env.poolStatus('sticky')).ipv4!;
+    expect(held.assigned + held.reserved! + held.available).toBe(held.total);
+    await env.service('filler');
+    expect(await env.waitIngress('filler')).toEqual([fillerIP]);
+    await waitFor('the reservation to count as assigned again', async () => {
+      const now = await env.poolStatus('sticky');
+      return now.ipv4?.reserved === undefined && now.ipv4?.assigned === inUse.size;
+    });
   });
 
   it('lets the reservation go after the hold time', async () => {

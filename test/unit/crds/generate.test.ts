@@ -153,6 +153,7 @@ describe('generated CRDs', () => {
       'assigned',
       'available',
       'availableExact',
+      'reserved',
       'total',
       'totalExact',
     ]);
