@@ -191,4 +191,17 @@ describe('ports, durations, communities, counts', () => {
     expect(v6.totalExact).toBe('18446744073709551616');
     expect(v6.availableExact).toBe('18446744073709551613');
   });
+
+  it('counts sticky reservations apart: neither assigned nor available', () => {
+    expect(familyCounts(8n, 3n, 2n)).toEqual({
+      total: 8,
+      assigned: 3,
+      reserved: 2,
+      available: 3,
+      totalExact: '8',
+      availableExact: '3',
+    });
+    expect(familyCounts(4n, 3n, 2n).available).toBe(0);
+    expect(familyCounts(4n, 1n, 0n)).not.toHaveProperty('reserved');
+  });
 });
