@@ -15,8 +15,12 @@ import { BgpFsm } from './fsm.ts';
 import type { FsmAction, FsmConfig, FsmEvent, TimerName } from './fsm.ts';
 
 export interface ConnectionHooks {
-  /** Opens an outgoing TCP connection. */
-  connect(): Socket;
+  /**
+   * Opens an outgoing TCP connection: a node:net Socket that emits 'connect',
+   * or a promise of one already connected (sockets set up through
+   * raw-socket.ts). Aborting the signal abandons the attempt.
+   */
+  connect(signal: AbortSignal): Socket | Promise<Socket>;
   /** Called after the FSM handled an event, with the actions it produced (already carried out). */
   afterEvent(c: Connection, event: FsmEvent, actions: FsmAction[]): void;
   /** A decoded message, before the FSM sees it. */
@@ -49,6 +53,8 @@ export class Connection {
   readonly #o: ConnectionOptions;
   readonly #log: Logger;
   #closing = new Set<Socket>();
+  /** An outgoing connect still under way (promise-based connects only). */
+  #pending: AbortController | undefined;
 
   constructor(o: ConnectionOptions) {
     this.#o = o;
@@ -88,6 +94,7 @@ export class Connection {
 
   /** Drops everything without telling the peer: used when the session is discarded. */
   dispose(): void {
+    this.#abortPending();
     for (const t of this.#timers.values()) this.#o.clock.clearTimeout(t);
     this.#timers.clear();
     this.#drop();
@@ -105,13 +112,25 @@ export class Connection {
   #perform(a: FsmAction): void {
     switch (a.type) {
       case 'connect': {
-        const socket = this.#o.hooks.connect();
-        this.#replaceSocket(socket);
-        this.direction = 'outgoing';
-        socket.once('connect', () => {
-          if (this.#socket === socket) this.handle({ type: 'tcp-connected' });
-        });
-        this.#wire(socket);
+        this.#abortPending();
+        const pending = new AbortController();
+        const result = this.#o.hooks.connect(pending.signal);
+        if (!(result instanceof Promise)) return this.#connected(result, false);
+        this.#drop();
+        this.#pending = pending;
+        result.then(
+          (socket) => {
+            if (this.#pending !== pending) return void socket.destroy();
+            this.#pending = undefined;
+            this.#connected(socket, true);
+          },
+          (err: unknown) => {
+            if (this.#pending !== pending) return;
+            this.#pending = undefined;
+            this.#log.debug({ err }, 'BGP connect failed');
+            this.handle({ type: 'tcp-failed' });
+          },
+        );
         return;
       }
       case 'disconnect':
@@ -138,6 +157,22 @@ export class Connection {
     }
   }
 
+  /** An outgoing socket: connecting (node:net), or already connected (raw-socket.ts). */
+  #connected(socket: Socket, alreadyConnected: boolean): void {
+    this.#replaceSocket(socket);
+    this.direction = 'outgoing';
+    this.#wire(socket);
+    if (alreadyConnected) return this.handle({ type: 'tcp-connected' });
+    socket.once('connect', () => {
+      if (this.#socket === socket) this.handle({ type: 'tcp-connected' });
+    });
+  }
+
+  #abortPending(): void {
+    this.#pending?.abort();
+    this.#pending = undefined;
+  }
+
   #clearTimer(timer: TimerName): void {
     const t = this.#timers.get(timer);
     if (t !== undefined) this.#o.clock.clearTimeout(t);
@@ -159,6 +194,7 @@ export class Connection {
   }
 
   #replaceSocket(socket: Socket): void {
+    this.#abortPending();
     if (this.#socket && this.#socket !== socket) this.#drop();
     this.#socket = socket;
     this.#framer = new MessageFramer();
@@ -166,6 +202,7 @@ export class Connection {
 
   /** Closes the current socket after flushing what was written (a NOTIFICATION, say). */
   #drop(): void {
+    this.#abortPending();
     const socket = this.#socket;
     this.#socket = undefined;
     if (!socket) return;

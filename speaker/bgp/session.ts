@@ -2,10 +2,8 @@
 // FSM speaks for the peer, a second one while a collision is being resolved
 // (RFC 4271 6.8), and the Adj-RIB-Out it feeds once Established.
 //
-// IP TTL: node:net has no setsockopt(IP_TTL), so the TTL cannot be set per
-// session. Segments carry the kernel default (net.ipv4.ip_default_ttl, 64),
-// which already reaches eBGP multihop peers; pinning it (1 for single-hop,
-// 255 for GTSM, RFC 5082) needs a native helper, like TCP-MD5 does.
+// A TCP-MD5 password or an IP TTL needs socket options node:net cannot set,
+// so such sessions connect through raw-socket.ts; the others use node:net.
 import { connect as netConnect } from 'node:net';
 import type { NetConnectOpts, Socket } from 'node:net';
 import { systemClock } from '../../lib/clock.ts';
@@ -20,6 +18,7 @@ import { describeNotification } from './codec/notification.ts';
 import type { DecodedUpdate, UpdateMessage } from './codec/update.ts';
 import { collisionSurvivor } from './collision.ts';
 import { Connection } from './connection.ts';
+import { rawConnect } from './raw-socket.ts';
 import { FSM_DEFAULTS } from './fsm.ts';
 import type { BgpState, FsmAction, FsmConfig, FsmEvent, Negotiated } from './fsm.ts';
 import { AdjRibOut } from './rib-out.ts';
@@ -35,14 +34,18 @@ export interface BgpSessionOptions extends Partial<Omit<FsmConfig, 'localAs' | '
   peerPort?: number;
   /** Source address for outgoing connections. */
   localAddress?: string;
-  /** Hops to an eBGP peer; recorded, but see the note on IP TTL above. */
+  /** Hops to an eBGP peer: the IP TTL of outgoing connections unless `ttl` is given. */
   ebgpMultihop?: number;
+  /** IP TTL / IPv6 hop limit of outgoing connections; the kernel default (64) when unset. */
+  ttl?: number;
+  /** RFC 2385 TCP-MD5 password. Incoming connections need it set on the listener too (BgpListener.add does). */
+  password?: string;
   /** Treat as withdrawn eBGP routes whose path does not start with the peer's AS (RFC 4271 6.3). Default true. */
   enforceFirstAs?: boolean;
   clock?: Clock;
   random?: () => number;
   logger?: Logger;
-  /** Opens outgoing connections; node:net's connect by default. */
+  /** Opens outgoing connections; node:net's connect (or raw-socket.ts for MD5/TTL) by default. */
   connect?: (options: NetConnectOpts) => Socket;
   onStateChange?: (to: BgpState, from: BgpState, reason: string) => void;
   /** Every UPDATE received while Established, with its RFC 7606 classification. */
@@ -104,13 +107,12 @@ export class BgpSession {
       ...(o.autoRestart !== undefined ? { autoRestart: o.autoRestart } : {}),
     };
     this.#log = (o.logger ?? childLogger('bgp')).child({ peer: o.peerAddress });
-    if (o.ebgpMultihop !== undefined) {
-      this.#log.debug(
-        { ebgpMultihop: o.ebgpMultihop },
-        'IP TTL cannot be set from node:net; kernel default applies',
-      );
-    }
     this.#primary = this.#newConnection('outgoing');
+  }
+
+  /** The RFC 2385 password, for the listener to key incoming connections with. */
+  get password(): string | undefined {
+    return this.#o.password;
   }
 
   get state(): BgpState {
@@ -131,14 +133,36 @@ export class BgpSession {
     this.#primary.handle({ type: 'start' });
   }
 
-  /** Sends Cease (RFC 4486 Administrative Shutdown by default) and closes every connection. */
-  async stop(subcode: number = CeaseSubcode.AdministrativeShutdown): Promise<void> {
+  /**
+   * Sends Cease (RFC 4486 Administrative Shutdown by default) and closes every
+   * connection. With `silent`, closes the TCP connection without a
+   * NOTIFICATION, as a restarting process would: a graceful-restart peer
+   * then keeps our routes (RFC 4724 4.2), where a Cease would flush them.
+   */
+  async stop(subcode: number = CeaseSubcode.AdministrativeShutdown, silent = false): Promise<void> {
     this.#started = false;
     const conns = [this.#primary, this.#candidate].filter((c): c is Connection => c !== undefined);
-    for (const c of conns) c.handle({ type: 'stop', subcode });
+    if (!silent) for (const c of conns) c.handle({ type: 'stop', subcode });
     for (const s of this.#rejected) s.destroy();
     for (const c of conns) c.dispose();
     await Promise.all(conns.map((c) => c.closed()));
+  }
+
+  /**
+   * BFD declared the path to the peer down: the session is torn down at once
+   * (Cease "BFD Down", RFC 9384) rather than after the hold time, and starts
+   * over; it comes back when TCP gets through again.
+   */
+  bfdDown(): void {
+    if (!this.#started) return;
+    const conns = [this.#primary, this.#candidate].filter((c): c is Connection => c !== undefined);
+    this.#log.warn('BFD is down; resetting the BGP session');
+    for (const c of conns) c.handle({ type: 'stop', subcode: CeaseSubcode.BfdDown });
+    if (this.#candidate) {
+      this.#candidate.dispose();
+      this.#candidate = undefined;
+    }
+    this.#primary.handle({ type: 'start' });
   }
 
   /** The routes this peer should have; sent at once when Established, else at the next Established. */
@@ -195,7 +219,7 @@ export class BgpSession {
       logger: this.#log,
       enforceFirstAs: this.#o.enforceFirstAs ?? true,
       hooks: {
-        connect: () => this.#connect(),
+        connect: (signal) => this.#connect(signal),
         afterEvent: (c, e, actions) => this.#afterEvent(c, e, actions),
         onMessage: (c, d) => this.#onMessage(c, d),
         onSent: (_c, m) => this.#count(m, 'sent'),
@@ -203,8 +227,19 @@ export class BgpSession {
     });
   }
 
-  #connect(): Socket {
+  #connect(signal: AbortSignal): Socket | Promise<Socket> {
     const o = this.#o;
+    const ttl = o.ttl ?? o.ebgpMultihop;
+    if (!o.connect && (o.password || ttl !== undefined)) {
+      return rawConnect({
+        host: o.peerAddress,
+        port: o.peerPort ?? BGP_PORT,
+        signal,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+        ...(o.password ? { md5Key: o.password } : {}),
+        ...(ttl !== undefined ? { ttl } : {}),
+      });
+    }
     const options: NetConnectOpts = { host: o.peerAddress, port: o.peerPort ?? BGP_PORT };
     if (o.localAddress) options.localAddress = o.localAddress;
     return (o.connect ?? netConnect)(options);

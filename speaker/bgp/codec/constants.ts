@@ -77,6 +77,8 @@ export const CeaseSubcode = {
   OtherConfigurationChange: 6,
   ConnectionCollisionResolution: 7,
   OutOfResources: 8,
+  /** RFC 9384. */
+  BfdDown: 10,
 } as const;
 
 export const AttrType = {

@@ -23,6 +23,8 @@ export interface GoBgpNeighbor {
   /** Where gobgpd connects to when it is the active side. */
   remotePort?: number;
   localAddress?: string;
+  /** TCP-MD5 password (RFC 2385). */
+  password?: string;
 }
 
 export interface GoBgpConfig {
@@ -33,6 +35,8 @@ export interface GoBgpConfig {
   apiPort: number;
   listenAddresses: string[];
   neighbors: GoBgpNeighbor[];
+  /** gobgpd's -l; debug (every UPDATE logged) unless set. */
+  logLevel?: string;
 }
 
 /** One path of `gobgp global rib -j`. */
@@ -59,6 +63,7 @@ function toml(c: GoBgpConfig): string {
       `    neighbor-address = ${q(n.address)}`,
       `    peer-as = ${n.peerAs}`,
     );
+    if (n.password) lines.push(`    auth-password = ${q(n.password)}`);
     lines.push('  [neighbors.transport.config]', `    passive-mode = ${n.passive ? 'true' : 'false'}`);
     if (n.remotePort) lines.push(`    remote-port = ${n.remotePort}`);
     if (n.localAddress) lines.push(`    local-address = ${q(n.localAddress)}`);
@@ -93,7 +98,15 @@ export class GoBgpDaemon {
     const conf = join(this.#dir, 'gobgpd.toml');
     writeFileSync(conf, toml(this.config));
     // -p: no pprof listener (it would take port 6060 on every run).
-    const args = ['-f', conf, '--api-hosts', `127.0.0.1:${this.config.apiPort}`, '-p', '-l', 'debug'];
+    const args = [
+      '-f',
+      conf,
+      '--api-hosts',
+      `127.0.0.1:${this.config.apiPort}`,
+      '-p',
+      '-l',
+      this.config.logLevel ?? 'debug',
+    ];
     this.#proc = startProcess('gobgpd', args, this.logFile);
     await waitFor('gobgpd API', async () => (await this.cli('global')) !== undefined, 30_000);
   }
@@ -108,9 +121,7 @@ export class GoBgpDaemon {
     const { stdout } = await run(
       'gobgp',
       ['-u', '127.0.0.1', '-p', String(this.config.apiPort), ...args, '-j'],
-      {
-        timeout: 10_000,
-      },
+      { timeout: 30_000, maxBuffer: 256 << 20 },
     );
     return stdout.trim() === '' ? {} : JSON.parse(stdout);
   }
