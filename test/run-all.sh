@@ -11,14 +11,8 @@ rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 log() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. System packages (Debian). Only what is missing is installed. -------------------
-APT_PACKAGES=(openssl ca-certificates iproute2 nftables gobgpd bird2 frr dnsmasq-base ipvsadm user-mode-linux iputils-arping ndisc6 tcpdump procps kmod)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing apt packages: ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then echo "run as root to install ${missing[*]}" >&2; exit 1; fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || exit 1
-fi
+log "apt packages"
+bash test/harness/install-apt.sh || exit 1
 command -v go >/dev/null || { echo "Go is required to build the control plane (see README)" >&2; exit 1; }
 
 # --- 2. npm dependencies, including the pinned Node 24 --------------------------------
