@@ -11,6 +11,7 @@ import { ipReservationKind } from './ipreservation.ts';
 import { l2AdvertisementKind } from './l2advertisement.ts';
 import { nodePortPoolKind } from './nodeportpool.ts';
 import { serviceBackendsKind } from './servicebackends.ts';
+import { serviceL2StatusKind } from './servicel2status.ts';
 
 export * from './common.ts';
 export * from './net.ts';
@@ -23,6 +24,7 @@ export * from './community.ts';
 export * from './nodeportpool.ts';
 export * from './servicebackends.ts';
 export * from './ipreservation.ts';
+export * from './servicel2status.ts';
 
 /** Every kind, in a fixed order (the order CRD files are generated in). */
 export const ALL_KINDS: readonly KindDefinition[] = [
@@ -35,6 +37,7 @@ export const ALL_KINDS: readonly KindDefinition[] = [
   nodePortPoolKind,
   serviceBackendsKind,
   ipReservationKind,
+  serviceL2StatusKind,
 ];
 
 /** The CRDs the operator expects to be installed. */

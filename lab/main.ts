@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { RawKubeClient } from '../lib/raw-client.ts';
+import { ApiserverBridge } from '../test/harness/apiserver-bridge.ts';
 import { ControlPlane } from '../test/harness/control-plane.ts';
 import { installCrds } from '../test/harness/install-crds.ts';
 import { startOperator, waitReady } from '../test/harness/operator-process.ts';
@@ -22,7 +23,6 @@ import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { freePort, waitFor } from '../test/harness/processes.ts';
 import { Dnsmasq } from '../test/integration/endpoints/helpers/dnsmasq.ts';
 import { Lab, helperScript } from '../test/e2e/netns/netns.ts';
-import { ApiserverBridge } from './apiserver-bridge.ts';
 import { runChecks } from './checks.ts';
 import type { CheckResult } from './checks.ts';
 import { createNamespace, startNodes, startPods } from './cluster.ts';
@@ -84,10 +84,10 @@ async function up(check: boolean): Promise<number> {
     (stopping ??= (async () => {
       const t0 = Date.now();
       running.stopNodes?.();
+      await running.bridge?.close();
       await lab.cleanup();
       await running.operator?.stop();
       await running.dns?.stop();
-      await running.bridge?.close();
       await cp.stop();
       rmSync(PID_FILE, { force: true });
       console.log(`lab: torn down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -134,7 +134,8 @@ async function up(check: boolean): Promise<number> {
       ],
     });
     await waitReady(running.operator);
-    running.bridge = await ApiserverBridge.open(STATE_DIR, cp.kubeConfig().getCurrentCluster()!.server);
+    running.bridge = new ApiserverBridge(cp.kubeConfig().getCurrentCluster()!.server, lab.prefix);
+    await running.bridge.listen();
     const router = await startRouter(lab, STATE_DIR);
     await startSpeakers({ lab, bridge: running.bridge, kubeconfig, dir: STATE_DIR });
 

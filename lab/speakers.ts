@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Lab } from '../test/e2e/netns/netns.ts';
-import type { ApiserverBridge } from './apiserver-bridge.ts';
+import type { ApiserverBridge } from '../test/harness/apiserver-bridge.ts';
 import { NAMESPACE, NODES } from './plan.ts';
 
 const SPEAKER = fileURLToPath(new URL('../speaker/main.ts', import.meta.url));
@@ -42,7 +42,7 @@ async function ready(lab: Lab, node: string): Promise<boolean> {
 
 export async function startSpeakers(o: SpeakerOptions): Promise<void> {
   for (const node of NODES) {
-    await o.bridge.into(o.lab, node.name);
+    await o.bridge.into(o.lab.ns(node.name), join(o.dir, `bridge-${node.name}.log`));
     const log = join(o.dir, `speaker-${node.name}.log`);
     await o.lab.start(
       node.name,

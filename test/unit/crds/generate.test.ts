@@ -241,6 +241,7 @@ describe('generated CRDs', () => {
         'L2Advertisement',
         'NodePortPool',
         'ServiceBackends',
+        'ServiceL2Status',
       ].sort(),
     );
   });

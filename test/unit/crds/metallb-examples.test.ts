@@ -14,15 +14,7 @@ import {
   validateL2Advertisement,
 } from '../../../crds/index.ts';
 import type { FieldError, ValidationResult } from '../../../crds/index.ts';
-
-const validators: Record<string, (o: unknown) => ValidationResult<unknown>> = {
-  IPAddressPool: validateIPAddressPool,
-  L2Advertisement: validateL2Advertisement,
-  BGPPeer: validateBGPPeer,
-  BGPAdvertisement: validateBGPAdvertisement,
-  BFDProfile: validateBFDProfile,
-  Community: validateCommunity,
-};
+import { validators } from '../crd-validators.ts';
 
 /** Parses MetalLB YAML and rewrites apiVersion to ours. */
 function portico(yamlText: string): Record<string, unknown>[] {

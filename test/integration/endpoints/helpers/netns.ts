@@ -5,13 +5,9 @@
 // destroy(). The apiserver is reached through a Unix-socket bridge.
 import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import type { Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ApiserverBridge } from '../../../harness/apiserver-bridge.ts';
 import { PID_FILE_ENV, startProcess, stopProcess, waitFor } from '../../../harness/processes.ts';
 import type { Managed } from '../../../harness/processes.ts';
 
@@ -38,8 +34,7 @@ export const helperScript = (name: string): string => fileURLToPath(new URL(name
 export class TestNetns {
   readonly name = `ptep-${randomBytes(3).toString('hex')}`;
   readonly #procs: Managed[] = [];
-  #bridge: Server | undefined;
-  #socket = '';
+  #bridge: ApiserverBridge | undefined;
 
   async create(addresses: string[]): Promise<void> {
     await run(['ip', 'netns', 'add', this.name]);
@@ -79,36 +74,15 @@ export class TestNetns {
 
   /** Makes https://HOST:PORT of the apiserver reachable at the same address inside the namespace. */
   async bridgeApiserver(host: string, port: number, logFile: string): Promise<void> {
-    this.#socket = join(tmpdir(), `${this.name}-apiserver.sock`);
-    rmSync(this.#socket, { force: true });
-    const bridge = createServer((inner) => {
-      const upstream = createConnection({ host, port });
-      inner.pipe(upstream).pipe(inner);
-      const close = () => {
-        inner.destroy();
-        upstream.destroy();
-      };
-      inner.on('error', close);
-      upstream.on('error', close);
-    });
-    await new Promise<void>((resolve) => bridge.listen(this.#socket, resolve));
-    this.#bridge = bridge;
-    await this.start(
-      process.execPath,
-      [helperScript('tcp-to-unix.ts'), host, String(port), this.#socket],
-      logFile,
-      /listening/,
-    );
+    this.#bridge = new ApiserverBridge(`https://${host}:${port}`, this.name);
+    await this.#bridge.listen();
+    await this.#bridge.into(this.name, logFile);
   }
 
   async destroy(): Promise<void> {
     for (const m of [...this.#procs].reverse()) await stopProcess(m);
     this.#procs.length = 0;
-    if (this.#bridge) {
-      const bridge = this.#bridge;
-      await new Promise<void>((resolve) => bridge.close(() => resolve()));
-      rmSync(this.#socket, { force: true });
-    }
+    await this.#bridge?.close();
     await run(['ip', 'netns', 'del', this.name]).catch(() => undefined);
   }
 }

@@ -1,4 +1,4 @@
-// Run inside a test network namespace: listens on HOST:PORT and pipes each
+// Run inside a network namespace: listens on HOST:PORT and pipes each
 // connection to a Unix socket, whose other end (in the host's namespace)
 // reaches the apiserver. Usage: tcp-to-unix.ts HOST PORT SOCKET
 import { connect, createServer } from 'node:net';
