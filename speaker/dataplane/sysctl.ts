@@ -28,14 +28,27 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${key.replaceAll('.', '/')}`;
 }
 
-/** Writes each setting with `tee /proc/sys/...` behind `prefix`; throws naming the first that failed. */
+/**
+ * Sets each value that is not already in place: reads it with `cat` and
+ * writes with `tee` only when it differs, both behind `prefix`. A node whose
+ * /proc/sys is read-only to the speaker (the container runtime's default for
+ * unprivileged pods) works when its own configuration already has the values;
+ * otherwise this throws naming the setting and what to do.
+ */
 export async function applySysctls(
   settings: Readonly<Record<string, string>>,
   run: CommandRunner,
   prefix: readonly string[] = [],
 ): Promise<void> {
   for (const [key, value] of Object.entries(settings)) {
+    const current = await run([...prefix, 'cat', sysctlPath(key)]);
+    if (current.code === 0 && current.stdout.trim() === value) continue;
     const r = await run([...prefix, 'tee', sysctlPath(key)], `${value}\n`);
-    if (r.code !== 0) throw new Error(`cannot set sysctl ${key}=${value}: ${r.stderr.trim()}`);
+    if (r.code !== 0) {
+      throw new Error(
+        `cannot set sysctl ${key}=${value}: ${r.stderr.trim()} ` +
+          `(set it in the node's own sysctl configuration, or run the speaker privileged)`,
+      );
+    }
   }
 }
