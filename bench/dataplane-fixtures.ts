@@ -67,3 +67,29 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
+
+/**
+ * One size of a sync benchmark: the state with all `count` Services, the same
+ * with one endpoint changed, and where the timings (ms) go: the backend's full
+ * and incremental syncs, each beside its floor.
+ */
+export interface SyncCase {
+  readonly state: DesiredState;
+  readonly changed: DesiredState;
+  readonly full: number[];
+  readonly fullFloor: number[];
+  readonly inc: number[];
+  readonly incFloor: number[];
+}
+
+export function syncCase(count: number): SyncCase {
+  const fixture = makeFixture(count);
+  return {
+    state: stateOf(fixture),
+    changed: stateOf(withOneEndpointChanged(fixture)),
+    full: [],
+    fullFloor: [],
+    inc: [],
+    incFloor: [],
+  };
+}

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { IpvsBackend } from '../speaker/dataplane/ipvs/backend.ts';
 import { IpvsExecutor } from '../speaker/dataplane/ipvs/executor.ts';
 import { run, runOk } from '../test/e2e/netns/netns.ts';
-import { makeFixture, median, stateOf, timed, withOneEndpointChanged } from './dataplane-fixtures.ts';
+import { median, syncCase, timed } from './dataplane-fixtures.ts';
 
 const [sizeText = '1000', repsText = '3'] = process.argv.slice(2);
 const size = Number(sizeText);
@@ -33,13 +33,7 @@ const floor = async (batch: readonly string[], restore: string): Promise<number>
 };
 
 await runOk(['ip', 'netns', 'add', NS]);
-const fixture = makeFixture(size);
-const state = stateOf(fixture);
-const changed = stateOf(withOneEndpointChanged(fixture));
-const full: number[] = [];
-const fullFloor: number[] = [];
-const inc: number[] = [];
-const incFloor: number[] = [];
+const { state, changed, full, fullFloor, inc, incFloor } = syncCase(size);
 for (let r = 0; r < reps; r++) {
   await reset();
   const backend = new IpvsBackend({ executor: new IpvsExecutor({ prefix: inNs }), companion: false });

@@ -18,7 +18,7 @@ import { NftablesBackend } from '../speaker/dataplane/nftables/backend.ts';
 import { NftExecutor } from '../speaker/dataplane/nftables/executor.ts';
 import { runInUml } from '../test/harness/uml.ts';
 import { run, runOk } from '../test/e2e/netns/netns.ts';
-import { makeFixture, median, stateOf, timed, withOneEndpointChanged } from './dataplane-fixtures.ts';
+import { makeFixture, median, stateOf, syncCase, timed } from './dataplane-fixtures.ts';
 import { ms, table } from './stats.ts';
 
 const { values } = parseArgs({
@@ -38,13 +38,7 @@ async function nftFloor(file: string): Promise<number> {
 }
 
 async function benchNftables(size: number, dir: string): Promise<string[][]> {
-  const fixture = makeFixture(size);
-  const state = stateOf(fixture);
-  const changed = stateOf(withOneEndpointChanged(fixture));
-  const full: number[] = [];
-  const fullFloor: number[] = [];
-  const inc: number[] = [];
-  const incFloor: number[] = [];
+  const { state, changed, full, fullFloor, inc, incFloor } = syncCase(size);
   for (let r = 0; r < reps; r++) {
     await run([...inNs, 'nft', 'delete', 'table', 'inet', 'portico']);
     const backend = new NftablesBackend({ runner: new NftExecutor({ prefix: inNs }) });

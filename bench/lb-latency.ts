@@ -13,16 +13,15 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../crds/index.ts';
 import { createResourceInformer } from '../lib/list-watch.ts';
 import { createLogger } from '../lib/logger.ts';
-import { RawKubeClient } from '../lib/raw-client.ts';
-import { ControlPlane } from '../test/harness/control-plane.ts';
-import { installCrds } from '../test/harness/install-crds.ts';
+import type { RawKubeClient } from '../lib/raw-client.ts';
 import { startOperator } from '../test/harness/operator-process.ts';
 import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { waitFor } from '../test/harness/processes.ts';
+import { benchCluster } from './control-plane.ts';
 import { ms, summarize, table } from './stats.ts';
 
 interface Svc {
@@ -151,17 +150,7 @@ function printTable(rows: string[][]): void {
 }
 
 async function main(): Promise<void> {
-  let cp: ControlPlane | undefined;
-  let kubeconfig = process.env.PORTICO_TEST_KUBECONFIG;
-  if (!kubeconfig) {
-    process.stderr.write('starting a control plane...\n');
-    cp = await ControlPlane.start();
-    kubeconfig = cp.kubeconfigPath;
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const client = RawKubeClient.fromKubeConfig(kc);
-  await installCrds(kc);
+  const { cp, kubeconfig, kc, client } = await benchCluster();
   const run = Date.now().toString(36);
   const portico = `bench-portico-${run}`;
   await client.postJson('/api/v1/namespaces', { metadata: { name: portico } });

@@ -12,14 +12,12 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../crds/index.ts';
-import { RawKubeClient } from '../lib/raw-client.ts';
-import { ControlPlane } from '../test/harness/control-plane.ts';
-import { installCrds } from '../test/harness/install-crds.ts';
+import type { RawKubeClient } from '../lib/raw-client.ts';
 import { startOperator } from '../test/harness/operator-process.ts';
 import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { freePort, waitFor } from '../test/harness/processes.ts';
+import { benchCluster } from './control-plane.ts';
 import { ms, summarize, table } from './stats.ts';
 
 const { values } = parseArgs({
@@ -62,17 +60,7 @@ async function measure(client: RawKubeClient, namespace: string, n: number): Pro
 }
 
 async function main(): Promise<void> {
-  let cp: ControlPlane | undefined;
-  let kubeconfig = process.env.PORTICO_TEST_KUBECONFIG;
-  if (!kubeconfig) {
-    process.stderr.write('starting a control plane...\n');
-    cp = await ControlPlane.start();
-    kubeconfig = cp.kubeconfigPath;
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const client = RawKubeClient.fromKubeConfig(kc);
-  await installCrds(kc);
+  const { cp, kubeconfig, client } = await benchCluster();
   const run = Date.now().toString(36);
   const portico = `bench-portico-${run}`;
   const [filled, passThrough, none] = ['filled', 'pass', 'none'].map((k) => `bench-${k}-${run}`) as [

@@ -2,37 +2,20 @@
 // a veth: eBGP over IPv4 and over IPv6 (we connect), iBGP with FRR as the
 // active side carrying LOCAL_PREF, attributes read from vtysh's JSON, and
 // withdrawals.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { netnsUnavailable } from '../netns/netns.ts';
+import { describe, expect, it } from '@jest/globals';
 import { waitFor } from '../../harness/processes.ts';
-import { BgpLab, SpeakerProcess } from './bgp-lab.ts';
-import { BGPD, FrrDaemon } from './frr-daemon.ts';
-import { haveBinaries } from './gobgp-daemon.ts';
+import { FAST_RETRY, ebgpToFrr, frrFixture, requireFrr } from './frr-fixture.ts';
 
 const community = (asn: number, value: number) => asn * 65536 + value;
-const fast = { connectRetrySec: 1, connectRetryMaxSec: 2, idleHoldSec: 1, idleHoldMaxSec: 2 };
 
-const unavailable = await netnsUnavailable();
-if (unavailable) throw new Error(`FRR e2e tests need root and network namespaces: ${unavailable}`);
-if (!haveBinaries(BGPD, 'vtysh')) throw new Error('FRR e2e tests need bgpd and vtysh (apt-get install frr)');
+await requireFrr('FRR');
 
 describe('BGP against FRR bgpd', () => {
-  const lab = new BgpLab();
-  let dir: string;
-  let frr: FrrDaemon;
-  let speaker: SpeakerProcess;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'portico-frr-'));
+  const fx = frrFixture({
+    tmpPrefix: 'portico-frr-',
     // 10.0.0.3 is the speaker's iBGP address, so FRR sees two distinct peers.
-    await lab.pair('spk', 'rtr', ['10.0.0.3/24']);
-    frr = new FrrDaemon(
-      dir,
-      lab.ns('rtr'),
-      `router bgp 65001
+    speakerAddresses: ['10.0.0.3/24'],
+    bgpd: `router bgp 65001
  bgp router-id 10.0.0.2
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
@@ -50,31 +33,13 @@ describe('BGP against FRR bgpd', () => {
   neighbor fd00::1 activate
  exit-address-family
 `,
-    );
-    await frr.start();
-    speaker = new SpeakerProcess(lab, 'spk', {
+    speaker: {
       listen: { host: '::', port: 179 },
       sessions: {
-        ebgp4: {
-          ...fast,
-          localAs: 65005,
-          peerAs: 65001,
-          routerId: '10.0.0.1',
-          peerAddress: '10.0.0.2',
-          localAddress: '10.0.0.1',
-          families: ['ipv4-unicast'],
-        },
-        ebgp6: {
-          ...fast,
-          localAs: 65005,
-          peerAs: 65001,
-          routerId: '10.0.0.1',
-          peerAddress: 'fd00::2',
-          localAddress: 'fd00::1',
-          families: ['ipv6-unicast'],
-        },
+        ebgp4: ebgpToFrr(),
+        ebgp6: ebgpToFrr({ peerAddress: 'fd00::2', localAddress: 'fd00::1', families: ['ipv6-unicast'] }),
         ibgp: {
-          ...fast,
+          ...FAST_RETRY,
           localAs: 65001,
           peerAs: 65001,
           routerId: '10.0.0.3',
@@ -83,18 +48,11 @@ describe('BGP against FRR bgpd', () => {
           families: ['ipv4-unicast'],
         },
       },
-    });
-    await speaker.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await frr?.stop();
-    await lab.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+    },
+  });
 
   it('eBGP over IPv4 reaches Established and FRR shows next hop, communities and large communities', async () => {
-    speaker.setRoutes('ebgp4', [
+    fx.speaker.setRoutes('ebgp4', [
       {
         prefix: '192.0.2.50/32',
         nextHop: '10.0.0.1',
@@ -103,11 +61,19 @@ describe('BGP against FRR bgpd', () => {
       },
       { prefix: '192.0.2.64/26', nextHop: '10.0.0.1' },
     ]);
-    await speaker.waitState('ebgp4', 'Established');
-    await waitFor('FRR Established', async () => (await frr.peerState('10.0.0.1')) === 'Established', 30_000);
-    await waitFor('both routes', async () => (await frr.prefixes('ipv4', '10.0.0.1')).length === 2, 20_000);
-    expect(await frr.prefixes('ipv4', '10.0.0.1')).toEqual(['192.0.2.50/32', '192.0.2.64/26']);
-    const [path] = await frr.paths('ipv4', '192.0.2.50/32');
+    await fx.speaker.waitState('ebgp4', 'Established');
+    await waitFor(
+      'FRR Established',
+      async () => (await fx.frr.peerState('10.0.0.1')) === 'Established',
+      30_000,
+    );
+    await waitFor(
+      'both routes',
+      async () => (await fx.frr.prefixes('ipv4', '10.0.0.1')).length === 2,
+      20_000,
+    );
+    expect(await fx.frr.prefixes('ipv4', '10.0.0.1')).toEqual(['192.0.2.50/32', '192.0.2.64/26']);
+    const [path] = await fx.frr.paths('ipv4', '192.0.2.50/32');
     expect(path).toMatchObject({
       valid: true,
       aspath: { string: '65005' },
@@ -118,16 +84,16 @@ describe('BGP against FRR bgpd', () => {
   }, 60_000);
 
   it('eBGP over IPv6 carries an IPv6 prefix with its global next hop', async () => {
-    speaker.setRoutes('ebgp6', [
+    fx.speaker.setRoutes('ebgp6', [
       {
         prefix: '2001:db8:50::/64',
         nextHop: 'fd00::1',
         largeCommunities: [{ globalAdmin: 65005, localData1: 3, localData2: 4 }],
       },
     ]);
-    await speaker.waitState('ebgp6', 'Established');
-    await waitFor('IPv6 route', async () => (await frr.prefixes('ipv6', 'fd00::1')).length === 1, 30_000);
-    const [path] = await frr.paths('ipv6', '2001:db8:50::/64');
+    await fx.speaker.waitState('ebgp6', 'Established');
+    await waitFor('IPv6 route', async () => (await fx.frr.prefixes('ipv6', 'fd00::1')).length === 1, 30_000);
+    const [path] = await fx.frr.paths('ipv6', '2001:db8:50::/64');
     expect(path).toMatchObject({
       aspath: { string: '65005' },
       largeCommunity: { string: '65005:3:4' },
@@ -136,22 +102,26 @@ describe('BGP against FRR bgpd', () => {
   }, 60_000);
 
   it('withdrawals remove the routes from FRR and the session stays up', async () => {
-    speaker.setRoutes('ebgp4', [{ prefix: '192.0.2.64/26', nextHop: '10.0.0.1' }]);
+    fx.speaker.setRoutes('ebgp4', [{ prefix: '192.0.2.64/26', nextHop: '10.0.0.1' }]);
     await waitFor(
       'one withdrawn',
-      async () => (await frr.prefixes('ipv4', '10.0.0.1')).join() === '192.0.2.64/26',
+      async () => (await fx.frr.prefixes('ipv4', '10.0.0.1')).join() === '192.0.2.64/26',
       20_000,
     );
-    speaker.setRoutes('ebgp4', []);
-    await waitFor('all withdrawn', async () => (await frr.prefixes('ipv4', '10.0.0.1')).length === 0, 20_000);
-    expect(await frr.peerState('10.0.0.1')).toBe('Established');
+    fx.speaker.setRoutes('ebgp4', []);
+    await waitFor(
+      'all withdrawn',
+      async () => (await fx.frr.prefixes('ipv4', '10.0.0.1')).length === 0,
+      20_000,
+    );
+    expect(await fx.frr.peerState('10.0.0.1')).toBe('Established');
   }, 30_000);
 
   it('iBGP with FRR as the active side carries LOCAL_PREF and an empty AS path', async () => {
-    speaker.setRoutes('ibgp', [{ prefix: '192.0.2.60/32', nextHop: '10.0.0.3', localPref: 250 }]);
-    await speaker.waitState('ibgp', 'Established');
-    await waitFor('iBGP route', async () => (await frr.prefixes('ipv4', '10.0.0.3')).length === 1, 30_000);
-    const [path] = await frr.paths('ipv4', '192.0.2.60/32');
+    fx.speaker.setRoutes('ibgp', [{ prefix: '192.0.2.60/32', nextHop: '10.0.0.3', localPref: 250 }]);
+    await fx.speaker.waitState('ibgp', 'Established');
+    await waitFor('iBGP route', async () => (await fx.frr.prefixes('ipv4', '10.0.0.3')).length === 1, 30_000);
+    const [path] = await fx.frr.paths('ipv4', '192.0.2.60/32');
     expect(path).toMatchObject({
       locPrf: 250,
       // FRR prints an empty AS path as "Local".

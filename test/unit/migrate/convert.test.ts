@@ -3,29 +3,10 @@
 // output passes Portico's validators, and specs carry over field for field.
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import {
-  API_VERSION,
-  validateBFDProfile,
-  validateBGPAdvertisement,
-  validateBGPPeer,
-  validateCommunity,
-  validateIPAddressPool,
-  validateIPReservation,
-  validateL2Advertisement,
-} from '../../../crds/index.ts';
-import type { ValidationResult } from '../../../crds/index.ts';
+import { API_VERSION } from '../../../crds/index.ts';
 import { renderOutput } from '../../../migrate/render.ts';
+import { validators } from '../crd-validators.ts';
 import { UPSTREAM, convertYaml, docs, find, issueLines } from './helpers.ts';
-
-const validators: Record<string, (o: unknown) => ValidationResult<unknown>> = {
-  IPAddressPool: validateIPAddressPool,
-  L2Advertisement: validateL2Advertisement,
-  BGPPeer: validateBGPPeer,
-  BGPAdvertisement: validateBGPAdvertisement,
-  BFDProfile: validateBFDProfile,
-  Community: validateCommunity,
-  IPReservation: validateIPReservation,
-};
 
 interface Source {
   kind: string;
