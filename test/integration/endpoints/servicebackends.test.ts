@@ -56,10 +56,16 @@ describe('ServiceBackends', () => {
     const [slice] = await kube.portico('api');
     expect(slice?.addressType).toBe('IPv4');
     expect(slice?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
-    const status = (await kube.getBackends('api')).status;
-    expect(status?.backends).toEqual([
+    // The slices and the status are two writes; the status may land a moment later.
+    const resolved = [
       { hostname: 'api.backends.test', addresses: ['192.0.2.21', '192.0.2.22'], healthy: true },
-    ]);
+    ];
+    await waitFor('status to show the resolved addresses', async () => {
+      const backends = (await kube.getBackends('api')).status?.backends ?? [];
+      return backends[0]?.healthy === true && backends[0].addresses?.length === 2;
+    });
+    const status = (await kube.getBackends('api')).status;
+    expect(status?.backends).toEqual(resolved);
     expect((await kube.waitCondition('api', 'Ready', 'True')).message).toBe('2 of 2 address(es) ready');
 
     dns.writeHosts([
