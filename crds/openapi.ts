@@ -86,7 +86,10 @@ function convertNode(node: unknown, where: string): JsonSchema {
         for (const name of Object.keys(value).sort()) {
           props[name] = convertNode(value[name], `${where}.${name}`);
         }
-        out.properties = props;
+        // The apiserver drops an empty `properties` when it stores a CRD, so
+        // writing one would make every server-side apply (helm) see a change and
+        // conflict with whoever installed the CRD before.
+        if (Object.keys(props).length > 0) out.properties = props;
         break;
       }
       case 'items':

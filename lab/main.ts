@@ -131,6 +131,7 @@ async function up(check: boolean): Promise<number> {
         `--webhook-port=${webhookPort}`,
         `--webhook-url=https://127.0.0.1:${webhookPort}`,
         `--dns-server=${running.dns.server}`,
+        '--default-load-balancer=true',
       ],
     });
     await waitReady(running.operator);

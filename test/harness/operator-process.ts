@@ -24,6 +24,12 @@ export async function startOperator(opts: {
   const webhookPort = opts.args?.some((a) => a.startsWith('--webhook-port'))
     ? []
     : [`--webhook-port=${await freePort()}`];
+  // Tests share one apiserver: an operator serving the default class would take
+  // addresses for other files' LoadBalancer Services. Unless a test chooses,
+  // each operator serves a class of its own.
+  const lbClass = opts.args?.some((a) => /^--(load-balancer-class|default-load-balancer)\b/.test(a))
+    ? []
+    : [`--load-balancer-class=test.portico.io/${opts.namespace}`, '--default-load-balancer=false'];
   const managed = startProcess(
     process.execPath,
     [
@@ -33,6 +39,7 @@ export async function startOperator(opts: {
       `--namespace=${opts.namespace}`,
       `--health-port=${healthPort}`,
       ...webhookPort,
+      ...lbClass,
       ...(opts.args ?? []),
     ],
     opts.logFile,

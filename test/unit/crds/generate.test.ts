@@ -248,6 +248,27 @@ describe('generated CRDs', () => {
 });
 
 describe('schema conversion', () => {
+  it('never writes an empty properties object, which the apiserver drops (and helm then conflicts on)', () => {
+    const empties: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${path}[${i}]`));
+      else if (node && typeof node === 'object') {
+        for (const [k, v] of Object.entries(node)) {
+          if (k === 'properties' && v && typeof v === 'object' && Object.keys(v).length === 0)
+            empties.push(path);
+          walk(v, `${path}.${k}`);
+        }
+      }
+    };
+    for (const [name, text] of generateAll()) walk(parse(text), name);
+    expect(toStructuralSchema(z.object({ spec: z.object({}) }))).toEqual({
+      type: 'object',
+      required: ['spec'],
+      properties: { spec: { type: 'object' } },
+    });
+    expect(empties).toEqual([]);
+  });
+
   it('keeps CEL rules from withCel and refuses unions it cannot express', () => {
     const s = withCel(z.object({ a: z.string().max(3) }), [
       { rule: "self.a != 'x'", message: 'no x', check: (v) => v.a !== 'x' },
