@@ -16,6 +16,7 @@ import type { PoolResource } from './controllers/pools/controller.ts';
 import { OptionsError, parseOptions, USAGE } from './options.ts';
 import { createAdmissionWebhooks } from './webhook/index.ts';
 import { poolValidationWebhook } from './webhook/validate-pool.ts';
+import { createBgpWebhooks } from './webhook/bgp-wiring.ts';
 import { hasIPAddressApi } from './webhook/mutate-service.ts';
 import {
   createAuditController,
@@ -129,8 +130,21 @@ async function main(): Promise<number> {
         nodePortRange: options.nodePortRange,
       })
     : undefined;
-  if (webhooks) {
-    webhooks.add(poolValidationWebhook(pools, options.namespace));
+  // BGPAdvertisement and Community writes, and the BGP side of pool writes.
+  const bgpWebhooks = webhooks
+    ? createBgpWebhooks({
+        kc,
+        client,
+        registry,
+        logger: childLogger('webhook.bgp'),
+        namespace: options.namespace,
+        pools,
+      })
+    : undefined;
+  bgpWebhooks?.start();
+  if (webhooks && bgpWebhooks) {
+    webhooks.add(bgpWebhooks.withPoolChecks(poolValidationWebhook(pools, options.namespace)));
+    webhooks.add(bgpWebhooks.webhook);
     if (serviceWebhook) webhooks.add(serviceWebhook.webhook);
     await webhooks.start();
   }
@@ -261,6 +275,7 @@ async function main(): Promise<number> {
       else await stopControllers();
       await webhooks?.stop();
       serviceWebhook?.stop();
+      await bgpWebhooks?.stop();
       await caches.stop();
       await serviceCIDRs?.stop();
       await pools.stop();

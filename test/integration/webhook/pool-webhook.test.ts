@@ -127,14 +127,16 @@ describe('operator: IPAddressPool admission webhook', () => {
   it('creates the configuration pointing at its URL, and sets its caBundle to the CA in the Secret', async () => {
     await waitFor('caBundle of the webhook configuration', caBundleIsCurrent);
     const webhooks = (await config()).webhooks ?? [];
-    expect(webhooks).toEqual([
+    // bgp-webhook.test.ts covers the other validating webhook, bgp.portico.io.
+    expect(webhooks.map((w) => w.name).sort()).toEqual(['bgp.portico.io', 'ipaddresspools.portico.io']);
+    expect(webhooks).toContainEqual(
       expect.objectContaining({
         name: 'ipaddresspools.portico.io',
         failurePolicy: 'Fail',
         clientConfig: expect.objectContaining({ url: `https://127.0.0.1:${port}/validate-ipaddresspool` }),
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
       }),
-    ]);
+    );
     const stored = await client.getJson<Secret>(secretPath);
     expect(stored.type).toBe('kubernetes.io/tls');
     const content = decodeSecretData(stored.data);
