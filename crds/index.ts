@@ -12,6 +12,8 @@ import { l2AdvertisementKind } from './l2advertisement.ts';
 import { nodePortPoolKind } from './nodeportpool.ts';
 import { serviceBackendsKind } from './servicebackends.ts';
 import { serviceL2StatusKind } from './servicel2status.ts';
+import { bgpSessionStatusKind } from './bgpsessionstatus.ts';
+import { serviceBGPStatusKind } from './servicebgpstatus.ts';
 
 export * from './common.ts';
 export * from './net.ts';
@@ -25,6 +27,8 @@ export * from './nodeportpool.ts';
 export * from './servicebackends.ts';
 export * from './ipreservation.ts';
 export * from './servicel2status.ts';
+export * from './bgpsessionstatus.ts';
+export * from './servicebgpstatus.ts';
 
 /** Every kind, in a fixed order (the order CRD files are generated in). */
 export const ALL_KINDS: readonly KindDefinition[] = [
@@ -38,6 +42,8 @@ export const ALL_KINDS: readonly KindDefinition[] = [
   serviceBackendsKind,
   ipReservationKind,
   serviceL2StatusKind,
+  bgpSessionStatusKind,
+  serviceBGPStatusKind,
 ];
 
 /** The CRDs the operator expects to be installed. */

@@ -2,15 +2,18 @@
 // Community, IPAddressPool and Secret objects of Portico's namespace (plus the
 // shared Services, EndpointSlices and Nodes), and after every change builds
 // this node's sessions (config.ts) and routes (announce.ts), starting,
-// replacing or stopping sessions whose configuration changed.
+// replacing or stopping sessions whose configuration changed. It also keeps
+// this node's BGPSessionStatus and ServiceBGPStatus objects (status-writer.ts).
 import type { V1Secret } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { bfdProfileKind } from '../../crds/bfdprofile.ts';
 import { bgpAdvertisementKind } from '../../crds/bgpadvertisement.ts';
 import { bgpPeerKind } from '../../crds/bgppeer.ts';
+import { bgpSessionStatusKind } from '../../crds/bgpsessionstatus.ts';
 import type { KindDefinition } from '../../crds/common.ts';
 import { communityKind } from '../../crds/community.ts';
 import { ipAddressPoolKind } from '../../crds/ipaddresspool.ts';
+import { serviceBGPStatusKind } from '../../crds/servicebgpstatus.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { createResourceInformer } from '../../lib/list-watch.ts';
 import { childLogger } from '../../lib/logger.ts';
@@ -27,6 +30,9 @@ import type { ConfigError, Named, PeerConfig } from './config.ts';
 import { BgpListener } from './listener.ts';
 import { registerBgpMetrics } from './metrics.ts';
 import { BGP_PORT, BgpSession } from './session.ts';
+import { NODE_LABEL, planBgpStatus } from './status-plan.ts';
+import { BgpStatusWriter } from './status-writer.ts';
+import type { StatusObject } from './status-writer.ts';
 
 export interface BgpOptions {
   /** The speaker's --bgp flag; main.ts only calls startBgp when it is on. */
@@ -38,6 +44,8 @@ export interface BgpOptions {
   bfdPort?: number;
   /** Changes arriving within this window are handled in one pass. */
   debounceMs?: number;
+  /** The same for writes of the status objects; 200 ms by default. */
+  statusDebounceMs?: number;
   logger?: Logger;
 }
 
@@ -76,12 +84,13 @@ function parseAll<S extends z.ZodType>(
 export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): Promise<SpeakerPart> {
   const log = options.logger ?? childLogger('bgp');
   const client = RawKubeClient.fromKubeConfig(ctx.kc);
-  const informer = (type: { group: string; version: string; plural: string }) =>
+  const informer = (type: { group: string; version: string; plural: string }, labelSelector?: string) =>
     createResourceInformer<Obj>(ctx.kc, type, {
       client,
       namespace: ctx.namespace,
       registry: ctx.registry,
       logger: log,
+      ...(labelSelector ? { labelSelector } : {}),
     });
   const own = {
     peers: informer(bgpPeerKind),
@@ -99,8 +108,38 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
     shared.nodes,
   ];
 
+  // Only this node's status objects: it writes no others, and deletes any of these it did not plan.
+  const statuses = {
+    sessions: informer(bgpSessionStatusKind, `${NODE_LABEL}=${ctx.nodeName}`) as Informer<StatusObject>,
+    services: informer(serviceBGPStatusKind, `${NODE_LABEL}=${ctx.nodeName}`) as Informer<StatusObject>,
+  };
   const running = new Map<string, Running>();
   const sessions = new Map<string, BgpSession>();
+  const writer = new BgpStatusWriter({
+    client,
+    ...statuses,
+    namespace: ctx.namespace,
+    logger: log,
+    ...(options.statusDebounceMs !== undefined ? { debounceMs: options.statusDebounceMs } : {}),
+    // Nothing before the first pass: an empty plan would delete every object.
+    plan: () =>
+      synced
+        ? planBgpStatus(
+            ctx.nodeName,
+            [...running.values()].map((r) => ({
+              peer: r.config.name,
+              peerAddress: r.config.session.peerAddress,
+              state: r.session.state,
+              stateSince: r.session.stateSince,
+              ...(r.session.lastError !== undefined ? { lastError: r.session.lastError } : {}),
+              ...(r.bfd ? { bfd: r.bfd.state } : {}),
+              prefixesAnnounced: r.session.advertised.size,
+            })),
+            announcements,
+            shared.nodes.get(ctx.nodeName)?.metadata?.uid,
+          )
+        : undefined,
+  });
   registerBgpMetrics(ctx.registry, () => sessions);
   const listener = new BgpListener(log.child({ component: 'listener' }));
   await listener.listen(options.listenPort ?? BGP_PORT, options.listenAddress ?? '::');
@@ -122,7 +161,11 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
     const session = new BgpSession({
       ...config.session,
       logger: log,
-      onStateChange: (to, from) => log.info({ peer: config.name, from, to }, 'BGP session state'),
+      onStateChange: (to, from) => {
+        log.info({ peer: config.name, from, to }, 'BGP session state');
+        writer.kick();
+      },
+      onError: () => writer.kick(),
     });
     const r: Running = { config, fingerprint, session };
     running.set(config.name, r);
@@ -143,6 +186,7 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
         // RFC 5882: BFD down takes the BGP session down at once.
         onState: (t) => {
           if (t.from === 'Up' && t.to === 'Down') session.bfdDown();
+          writer.kick();
         },
       });
     }
@@ -208,6 +252,7 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
     await busy;
     busy = undefined;
     synced = true;
+    writer.kick();
     if (again && !stopped) {
       again = false;
       schedule();
@@ -220,6 +265,13 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
   };
   const removers = all.map((i) => i.addHandlers({ add: schedule, update: schedule, delete: schedule }));
   for (const i of all) i.start();
+  // Someone else's edit or delete of a status object is repaired by the next write pass.
+  for (const i of Object.values(statuses)) {
+    i.addHandlers({ add: () => writer.kick(), update: () => writer.kick(), delete: () => writer.kick() });
+    i.start();
+  }
+  // A pass before they synced did nothing, and an empty list brings no event.
+  void Promise.all(Object.values(statuses).map((i) => i.waitForSync())).then(() => writer.kick());
   void Promise.all(all.map((i) => i.waitForSync())).then(schedule);
 
   return {
@@ -230,7 +282,8 @@ export async function startBgp(ctx: SpeakerContext, options: BgpOptions = {}): P
       clearTimeout(timer);
       for (const remove of removers) remove();
       await busy;
-      await Promise.all(Object.values(own).map((i) => i.stop()));
+      await writer.stop();
+      await Promise.all([...Object.values(own), ...Object.values(statuses)].map((i) => i.stop()));
       // Graceful-restart peers keep our routes if the connection just closes.
       await Promise.all(
         [...running.values()].map(async (r) => {

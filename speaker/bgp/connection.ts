@@ -26,6 +26,8 @@ export interface ConnectionHooks {
   /** A decoded message, before the FSM sees it. */
   onMessage(c: Connection, decoded: Extract<DecodeResult, { ok: true }>): void;
   onSent(c: Connection, message: BgpMessage): void;
+  /** A connect that failed or a socket error, for the session's lastError. */
+  onSocketError?(c: Connection, err: unknown): void;
 }
 
 export interface ConnectionOptions {
@@ -128,6 +130,7 @@ export class Connection {
             if (this.#pending !== pending) return;
             this.#pending = undefined;
             this.#log.debug({ err }, 'BGP connect failed');
+            this.#o.hooks.onSocketError?.(this, err);
             this.handle({ type: 'tcp-failed' });
           },
         );
@@ -225,6 +228,7 @@ export class Connection {
     });
     socket.on('error', (err) => {
       this.#log.debug({ err }, 'BGP socket error');
+      this.#o.hooks.onSocketError?.(this, err);
     });
     socket.once('close', () => {
       if (this.#socket !== socket) return;

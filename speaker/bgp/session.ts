@@ -48,6 +48,8 @@ export interface BgpSessionOptions extends Partial<Omit<FsmConfig, 'localAs' | '
   /** Opens outgoing connections; node:net's connect (or raw-socket.ts for MD5/TTL) by default. */
   connect?: (options: NetConnectOpts) => Socket;
   onStateChange?: (to: BgpState, from: BgpState, reason: string) => void;
+  /** lastError changed (for the status writer). */
+  onError?: (error: string) => void;
   /** Every UPDATE received while Established, with its RFC 7606 classification. */
   onUpdate?: (update: DecodedUpdate) => void;
 }
@@ -86,6 +88,8 @@ export class BgpSession {
   #ribOut: AdjRibOut | undefined;
   #started = false;
   #rejected = new Set<Socket>();
+  #stateSince: number;
+  #lastError: string | undefined;
 
   constructor(o: BgpSessionOptions) {
     this.#o = o;
@@ -108,6 +112,17 @@ export class BgpSession {
     };
     this.#log = (o.logger ?? childLogger('bgp')).child({ peer: o.peerAddress });
     this.#primary = this.#newConnection('outgoing');
+    this.#stateSince = (o.clock ?? systemClock).now();
+  }
+
+  /** When the session entered its current state (ms since the epoch). */
+  get stateSince(): number {
+    return this.#stateSince;
+  }
+
+  /** The last NOTIFICATION exchanged or connect/socket error, as text; shown in BGPSessionStatus. */
+  get lastError(): string | undefined {
+    return this.#lastError;
   }
 
   /** The RFC 2385 password, for the listener to key incoming connections with. */
@@ -223,6 +238,7 @@ export class BgpSession {
         afterEvent: (c, e, actions) => this.#afterEvent(c, e, actions),
         onMessage: (c, d) => this.#onMessage(c, d),
         onSent: (_c, m) => this.#count(m, 'sent'),
+        onSocketError: (_c, err) => this.#setError(err instanceof Error ? err.message : String(err)),
       },
     });
   }
@@ -256,7 +272,20 @@ export class BgpSession {
       const bucket = dir === 'sent' ? s.notificationsSent : s.notificationsReceived;
       const key = `${m.code}/${m.subcode}`;
       bucket[key] = (bucket[key] ?? 0) + 1;
+      this.#setError(`${dir} NOTIFICATION ${describeNotification(m.code, m.subcode)}`);
     }
+  }
+
+  #setError(text: string): void {
+    if (text === this.#lastError) return;
+    this.#lastError = text;
+    this.#o.onError?.(text);
+  }
+
+  /** Every change of the session's state goes through here, so stateSince stays true. */
+  #stateChanged(to: BgpState, from: BgpState, reason: string): void {
+    if (to !== from) this.#stateSince = (this.#o.clock ?? systemClock).now();
+    this.#o.onStateChange?.(to, from, reason);
   }
 
   #onMessage(c: Connection, d: Extract<DecodeResult, { ok: true }>): void {
@@ -308,7 +337,7 @@ export class BgpSession {
     this.#candidate = undefined;
     this.#primary = candidate;
     old.dispose();
-    this.#o.onStateChange?.(candidate.fsm.state, old.fsm.state, 'the other connection was lost');
+    this.#stateChanged(candidate.fsm.state, old.fsm.state, 'the other connection was lost');
   }
 
   #primaryState(from: BgpState, to: BgpState, reason: string): void {
@@ -333,7 +362,7 @@ export class BgpSession {
     } else if (from === 'Established') {
       this.#ribOut = undefined;
     }
-    this.#o.onStateChange?.(to, from, reason);
+    this.#stateChanged(to, from, reason);
   }
 
   /** RFC 4271 6.8, run when a connection has the peer's OPEN (and so its BGP identifier). */
@@ -361,7 +390,7 @@ export class BgpSession {
       loser.handle({ type: 'collision-dump' });
       loser.dispose();
       // From here the winner's state is the session's state.
-      this.#o.onStateChange?.(winner.fsm.state, before, 'the other connection won the collision');
+      this.#stateChanged(winner.fsm.state, before, 'the other connection won the collision');
     } else {
       loser.handle({ type: 'collision-dump' });
     }

@@ -4,7 +4,8 @@
 // IPAddressPool and a Secret for the TCP-MD5 password are read from Portico's
 // namespace; gobgpd's RIB shows the Service's route with its attributes, an
 // externalTrafficPolicy Local change moves it, and deleting the Service
-// withdraws it.
+// withdraws it. BGPSessionStatus and ServiceBGPStatus show the session and
+// where the Service goes, and follow those changes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -13,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bgpAdvertisementKind } from '../../../crds/bgpadvertisement.ts';
 import { bgpPeerKind } from '../../../crds/bgppeer.ts';
+import { bgpSessionStatusKind } from '../../../crds/bgpsessionstatus.ts';
 import { communityKind } from '../../../crds/community.ts';
 import { ipAddressPoolKind } from '../../../crds/ipaddresspool.ts';
+import { serviceBGPStatusKind } from '../../../crds/servicebgpstatus.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { createRegistry } from '../../../lib/metrics.ts';
 import { RawKubeClient } from '../../../lib/raw-client.ts';
@@ -84,6 +87,16 @@ describe('the BGP part of the speaker (startBgp) against gobgpd', () => {
   };
 
   const rib = () => gobgpd.rib('ipv4', '127.0.0.1');
+
+  type Status = {
+    metadata: { name: string; ownerReferences?: { kind: string; name: string }[] };
+    status?: Record<string, unknown>;
+  };
+  /** What `kubectl get <kind> -l <selector>` shows. */
+  const statuses = async (kind: { group: string; version: string; plural: string }, labelSelector: string) =>
+    (await raw.getJson<{ items: Status[] }>(collectionPath(kind, NS), { labelSelector })).items;
+  const webStatus = async () =>
+    (await statuses(serviceBGPStatusKind, 'portico.io/node=n1,portico.io/service-name=web'))[0];
 
   beforeAll(async () => {
     cp = await ControlPlane.start({ controllerManager: false });
@@ -155,6 +168,14 @@ describe('the BGP part of the speaker (startBgp) against gobgpd', () => {
     await core.replaceNamespacedServiceStatus({ namespace: APP_NS, name: 'web', body: svc });
     await endpointOn('n2');
 
+    // Left by an earlier run of this node's speaker, for a peer it no longer has.
+    await raw.postJson(collectionPath(bgpSessionStatusKind, NS), {
+      apiVersion: `${bgpSessionStatusKind.group}/${bgpSessionStatusKind.version}`,
+      kind: bgpSessionStatusKind.kind,
+      metadata: { name: 'gone.n1', labels: { 'portico.io/node': 'n1', 'portico.io/peer': 'gone' } },
+      spec: {},
+    });
+
     const registry = createRegistry({ defaultMetrics: false });
     part = await startBgp(
       {
@@ -165,7 +186,13 @@ describe('the BGP part of the speaker (startBgp) against gobgpd', () => {
         informers: createSpeakerInformers(kc, registry),
         signal: abort.signal,
       },
-      { listenAddress: '127.0.0.7', listenPort: await freePort(), debounceMs: 50, logger },
+      {
+        listenAddress: '127.0.0.7',
+        listenPort: await freePort(),
+        debounceMs: 50,
+        statusDebounceMs: 50,
+        logger,
+      },
     );
   }, 180_000);
 
@@ -189,17 +216,85 @@ describe('the BGP part of the speaker (startBgp) against gobgpd', () => {
     expect(part?.ready()).toBe(true);
   }, 90_000);
 
+  it('BGPSessionStatus shows the session Established, and the stale object of a former peer is gone', async () => {
+    await waitFor(
+      'session status',
+      async () => {
+        const all = await statuses(bgpSessionStatusKind, 'portico.io/node=n1');
+        return all.length === 1 && all[0]?.status?.['state'] === 'Established';
+      },
+      30_000,
+    );
+    const [s] = await statuses(bgpSessionStatusKind, 'portico.io/node=n1,portico.io/peer=tor');
+    expect(s?.metadata.name).toBe('tor.n1');
+    // Deleted by the garbage collector with the Node (not running here).
+    expect(s?.metadata.ownerReferences).toMatchObject([{ kind: 'Node', name: 'n1' }]);
+    expect(s?.status).toMatchObject({
+      node: 'n1',
+      peer: 'tor',
+      peerAddress: '127.0.0.1',
+      state: 'Established',
+      bfd: 'none',
+      prefixesAnnounced: 1,
+    });
+    expect(Date.parse(String(s?.status?.['lastTransitionTime']))).not.toBeNaN();
+    expect(await statuses(bgpSessionStatusKind, 'portico.io/node=n2')).toEqual([]);
+  }, 60_000);
+
+  it('ServiceBGPStatus lists the peer the Service is announced to', async () => {
+    await waitFor('service status', async () => (await webStatus()) !== undefined, 30_000);
+    const s = await webStatus();
+    expect(s?.metadata.name).toBe('default.web.n1');
+    expect(s?.status).toEqual({
+      node: 'n1',
+      serviceName: 'web',
+      serviceNamespace: 'default',
+      peers: ['tor'],
+      prefixes: ['192.0.2.10/32'],
+    });
+  }, 60_000);
+
   it('Local with the endpoint on another node withdraws; the endpoint moving here announces again', async () => {
     await raw.patchJson(`/api/v1/namespaces/${APP_NS}/services/web`, {
       spec: { externalTrafficPolicy: 'Local' },
     });
     await waitFor('withdrawn', async () => !(await rib()).has('192.0.2.10/32'), 30_000);
+    await waitFor('status removed', async () => (await webStatus()) === undefined, 30_000);
     await endpointOn('n1');
     await waitFor('announced again', async () => (await rib()).has('192.0.2.10/32'), 30_000);
+    await waitFor('status back', async () => (await webStatus()) !== undefined, 30_000);
   }, 90_000);
 
-  it('deleting the Service withdraws its route', async () => {
+  it('a peer that refuses connections shows the error; deleting the BGPPeer deletes its status', async () => {
+    await create(bgpPeerKind, 'nobody', {
+      myASN: 65005,
+      peerASN: 65009,
+      peerAddress: '127.0.0.9',
+      peerPort: await freePort(),
+      connectTime: '1s',
+    });
+    const nobody = async () =>
+      (await statuses(bgpSessionStatusKind, 'portico.io/node=n1,portico.io/peer=nobody'))[0]?.status;
+    await waitFor(
+      'connect error shown',
+      async () => /ECONNREFUSED/.test(String((await nobody())?.['lastError'])),
+      30_000,
+    );
+    expect((await nobody())?.['state']).not.toBe('Established');
+    await raw.deleteJson(`${collectionPath(bgpPeerKind, NS)}/nobody`);
+    await waitFor('status of the deleted peer gone', async () => (await nobody()) === undefined, 30_000);
+    expect(await statuses(bgpSessionStatusKind, 'portico.io/node=n1')).toHaveLength(1);
+  }, 60_000);
+
+  it('deleting the Service withdraws its route and deletes its ServiceBGPStatus', async () => {
     await core.deleteNamespacedService({ namespace: APP_NS, name: 'web' });
     await waitFor('withdrawn', async () => !(await rib()).has('192.0.2.10/32'), 30_000);
+    await waitFor('status deleted', async () => (await webStatus()) === undefined, 30_000);
+    await waitFor(
+      'no prefixes on the session',
+      async () =>
+        (await statuses(bgpSessionStatusKind, 'portico.io/node=n1'))[0]?.status?.['prefixesAnnounced'] === 0,
+      30_000,
+    );
   }, 60_000);
 });

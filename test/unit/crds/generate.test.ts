@@ -242,6 +242,8 @@ describe('generated CRDs', () => {
         'NodePortPool',
         'ServiceBackends',
         'ServiceL2Status',
+        'BGPSessionStatus',
+        'ServiceBGPStatus',
       ].sort(),
     );
   });
