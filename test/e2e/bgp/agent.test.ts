@@ -265,6 +265,38 @@ describe('the BGP part of the speaker (startBgp) against gobgpd', () => {
     await waitFor('status back', async () => (await webStatus()) !== undefined, 30_000);
   }, 90_000);
 
+  it('aggregationLength announces the covering prefix instead of the /32', async () => {
+    await create(ipAddressPoolKind, 'agg', { addresses: ['198.51.100.0/24'] });
+    await create(bgpAdvertisementKind, 'agg-ad', { ipAddressPools: ['agg'], aggregationLength: 24 });
+    await core.createNamespacedService({
+      namespace: APP_NS,
+      body: {
+        metadata: { name: 'agg' },
+        spec: {
+          type: 'LoadBalancer',
+          externalTrafficPolicy: 'Cluster',
+          ports: [{ port: 80, targetPort: 8080 }],
+        },
+      },
+    });
+    const svc = await core.readNamespacedService({ namespace: APP_NS, name: 'agg' });
+    svc.status = { loadBalancer: { ingress: [{ ip: '198.51.100.77' }] } };
+    await core.replaceNamespacedServiceStatus({ namespace: APP_NS, name: 'agg', body: svc });
+    await discovery.createNamespacedEndpointSlice({
+      namespace: APP_NS,
+      body: {
+        addressType: 'IPv4',
+        metadata: { name: 'agg-1', labels: { 'kubernetes.io/service-name': 'agg' } },
+        endpoints: [{ addresses: ['10.244.1.6'], nodeName: 'n2', conditions: { ready: true } }],
+        ports: [{ port: 8080, protocol: 'TCP', name: '' }],
+      },
+    });
+    await waitFor('the /24 in gobgpd', async () => (await rib()).has('198.51.100.0/24'), 30_000);
+    expect((await rib()).has('198.51.100.77/32')).toBe(false);
+    await core.deleteNamespacedService({ namespace: APP_NS, name: 'agg' });
+    await waitFor('the /24 withdrawn', async () => !(await rib()).has('198.51.100.0/24'), 30_000);
+  }, 60_000);
+
   it('a peer that refuses connections shows the error; deleting the BGPPeer deletes its status', async () => {
     await create(bgpPeerKind, 'nobody', {
       myASN: 65005,
