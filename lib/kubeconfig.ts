@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { shareApiConnections } from './api-connections.ts';
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -31,6 +32,12 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
 
 /** Like loadKubeConfig, and says which source was used (worth logging at startup). */
 export function loadKubeConfigWithSource(options: LoadKubeConfigOptions = {}): LoadedKubeConfig {
+  const loaded = locate(options);
+  shareApiConnections(loaded.kubeConfig);
+  return loaded;
+}
+
+function locate(options: LoadKubeConfigOptions): LoadedKubeConfig {
   const env = options.env ?? process.env;
   const exists = options.fileExists ?? existsSync;
   const tried: string[] = [];

@@ -4,15 +4,28 @@
 // so they use this client and see objects exactly as the apiserver sent them.
 import { ApiException, HttpMethod, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesObject, ResponseContext } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
+import { shareApiConnections } from './api-connections.ts';
 
 export type QueryParams = Record<string, string | number | boolean | undefined>;
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 
+/**
+ * Requests (not watches) in flight at once, across every RawKubeClient in the
+ * process. client-node's https.Agent keeps alive every socket a burst opens
+ * (up to 256 idle ones), and each TLS socket holds buffers outside the V8
+ * heap: without a cap, 1,000 Services made the operator hold ~360 apiserver
+ * connections and ~190 MiB of native memory. client-go bounds the same thing
+ * with HTTP/2 and its QPS limiter.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 32;
+const inFlight = pLimit(MAX_REQUESTS_IN_FLIGHT);
+
 export class RawKubeClient extends KubernetesObjectApi {
   static fromKubeConfig(kc: KubeConfig): RawKubeClient {
-    return kc.makeApiClient(RawKubeClient);
+    return shareApiConnections(kc).makeApiClient(RawKubeClient);
   }
 
   getJson<T>(path: string, query?: QueryParams): Promise<T> {
@@ -57,7 +70,7 @@ export class RawKubeClient extends KubernetesObjectApi {
       ctx.setBody(JSON.stringify(body));
     }
     // requestPromise applies auth and middleware, then calls processResponse.
-    return (await this.requestPromise(ctx)) as T;
+    return (await inFlight(() => this.requestPromise(ctx))) as T;
   }
 
   // Overridden to skip the model deserializer: return the body as parsed JSON.
