@@ -3,8 +3,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_NAMESPACE } from './metallb/convert.ts';
 
-export const USAGE = `usage: npm run migrate-metallb -- (--from-file FILE [--from-file FILE ...] | --kubeconfig PATH)
-                              [--namespace NS] [--out FILE]
+export const USAGE = `usage: portico migrate-metallb (--from-file FILE [--from-file FILE ...] | --kubeconfig PATH)
+                               [--namespace NS] [--out FILE]
   --from-file FILE   MetalLB objects, its legacy ConfigMap and Services, as YAML or JSON
                      (several documents per file, or kind: List); repeat for more files
   --kubeconfig PATH  read them from the cluster instead (metallb.io objects, the legacy

@@ -1,7 +1,8 @@
-// `npm run migrate-metallb`: reads MetalLB's configuration and Services (from
-// files or a cluster), converts them (migrate/metallb/convert.ts) and writes
-// the portico.io objects as multi-document YAML to stdout or --out, with the
-// report on stderr. Exit codes: see USAGE.
+// `portico migrate-metallb` (cli/portico.ts; also `npm run migrate-metallb`,
+// which runs this file directly): reads MetalLB's configuration and Services
+// (from files or a cluster), converts them (migrate/metallb/convert.ts) and
+// writes the portico.io objects as multi-document YAML to stdout or --out, with
+// the report on stderr. Exit codes: see USAGE.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describeError } from '../lib/errors.ts';
@@ -55,7 +56,8 @@ async function run(opts: CliOptions): Promise<number> {
   return result.complete ? EXIT.ok : EXIT.unmapped;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the command with its own arguments (no subcommand name) and returns the exit code. */
+export async function runMigrateMetallb(argv: readonly string[]): Promise<number> {
   let opts: CliOptions;
   try {
     opts = parseCli(argv);
@@ -80,4 +82,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = await runMigrateMetallb(process.argv.slice(2));
