@@ -6,7 +6,7 @@
 //     since UML's absolute times say nothing about a real kernel.
 // Also the process RSS with the largest size loaded and synced.
 //
-//   node bench/dataplane-sync.ts [--sizes 1000,10000] [--reps 3] [--no-ipvs]
+//   node bench/dataplane-sync.ts [--sizes 1000,10000] [--reps 3] [--no-ipvs] [--no-nftables]
 //
 // Prints numbers; asserts nothing. Run sizes above 1,000 only on a quiet machine.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '1000' },
     reps: { type: 'string', default: '3' },
     'no-ipvs': { type: 'boolean', default: false },
+    'no-nftables': { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -93,10 +94,19 @@ async function benchIpvs(size: number): Promise<string[][]> {
 
 const dir = await mkdtemp(join(tmpdir(), 'pdp-bench-'));
 await runOk(['ip', 'netns', 'add', NS]);
+// Stopped early (Ctrl-C, kill): remove the namespace and files; the UML guest
+// goes with the process (runInUml kills it on exit).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all([run(['ip', 'netns', 'del', NS]), rm(dir, { recursive: true, force: true })]).finally(
+      () => process.exit(130),
+    );
+  });
+}
 try {
   const rows: string[][] = [];
   for (const size of sizes) {
-    rows.push(...(await benchNftables(size, dir)));
+    if (!values['no-nftables']) rows.push(...(await benchNftables(size, dir)));
     if (!values['no-ipvs']) rows.push(...(await benchIpvs(size)));
   }
   const last = sizes[sizes.length - 1] ?? 0;
