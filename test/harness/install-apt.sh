@@ -3,7 +3,7 @@
 # One list for both, so the lab never needs something the tests do not install.
 set -uo pipefail
 APT_PACKAGES=(openssl ca-certificates iproute2 nftables gobgpd bird2 frr dnsmasq-base ipvsadm
-  user-mode-linux iputils-arping ndisc6 tcpdump procps kmod)
+  user-mode-linux iputils-arping ndisc6 tcpdump procps kmod iptables)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,6 +1,7 @@
 // Runs ipvsadm and ip for the IPVS backend: batches in on stdin
 // (`ipvsadm --restore`, `ip -batch -`), state read back (`ipvsadm -Sn`,
-// `ipvsadm -Ln`, `ip -j addr`). The command prefix is injectable, so tests
+// `ipvsadm -Ln`, `ip -j addr`); and the companion rules, through `nft -f -`
+// or `iptables-restore --noflush`. The command prefix is injectable, so tests
 // run everything inside a network namespace.
 import { NftError, spawnCommand } from '../nftables/executor.ts';
 import type { CommandResult, CommandRunner } from '../nftables/executor.ts';
@@ -66,5 +67,35 @@ export class IpvsExecutor {
   async nft(script: string): Promise<void> {
     const r = await this.run([...this.prefix, 'nft', '-f', '-'], script);
     if (r.code !== 0) throw new NftError('nft -f - failed', r);
+  }
+
+  /** Runs argv, with a missing tool as a failed result instead of a rejection. */
+  async #try(argv: readonly string[], input?: string): Promise<CommandResult> {
+    try {
+      return await this.run([...this.prefix, ...argv], input);
+    } catch (err) {
+      return { code: 127, stdout: '', stderr: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * `nft -c -f -` (checked by the kernel, nothing applied): null when the
+   * kernel takes the script, else why not.
+   */
+  async nftCheck(script: string): Promise<string | null> {
+    const r = await this.#try(['nft', '-c', '-f', '-'], script);
+    return r.code === 0 ? null : r.stderr.trim() || `exit ${r.code}`;
+  }
+
+  /** `<save> -t <table>` (iptables-legacy-save and friends), or the failure. */
+  async iptablesSave(tool: string, table: string): Promise<CommandResult> {
+    return this.#try([tool, '-t', table]);
+  }
+
+  /** `<restore> -w 5 --noflush`, the script on stdin. */
+  async iptablesRestore(tool: string, script: string): Promise<void> {
+    if (script === '') return;
+    const r = await this.#try([tool, '-w', '5', '--noflush'], script);
+    if (r.code !== 0) throw new CommandError(`${tool} --noflush`, r);
   }
 }

@@ -3,7 +3,8 @@
 // informers are fed by an in-memory stand-in: a static list, and a watch the
 // scenario pushes MODIFIED events into. Everything else is the real agent:
 // the kube-proxy check, the sysctls, the sync loop and its periodic full
-// resync, the IPVS backend and the metrics.
+// resync, the IPVS backend (its companion rules in iptables-legacy, as the
+// guest's nf_tables has no inet family) and the metrics.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Informer } from '../../../lib/informer.ts';
 import type { WatchEvent } from '../../../lib/informer.ts';
@@ -83,7 +84,6 @@ export async function agentScenario(
     mode: 'ipvs',
     minSyncIntervalMs: 100,
     fullResyncIntervalMs: 1000,
-    ipvsCompanion: false,
     commandPrefix: ['ip', 'netns', 'exec', lab.ns('node')],
     logger: createLogger({ level: 'silent' }),
   });

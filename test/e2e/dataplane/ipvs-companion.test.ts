@@ -1,15 +1,30 @@
-// The IPVS backend's companion nftables table against this kernel (which has
-// nf_tables but no IPVS; the UML guest has IPVS but no nf_tables for
-// ip/ip6/inet). It checks that the kernel takes the table as rendered, that
-// a re-render replaces it whole, and that the sets hold what the model says.
+// The IPVS backend's companion rules against this kernel (which has nf_tables
+// and ip_tables but no IPVS; the UML guest has IPVS but no nf_tables inet
+// family, so there they go to iptables-legacy, see ipvs.test.ts). For the
+// nftables table it checks that the kernel takes it as rendered, that a
+// re-render replaces it whole, and that the sets hold what the model says;
+// for the iptables fallback, that iptables-legacy-restore and
+// ip6tables-legacy-restore take the chains, that repeated syncs never
+// duplicate a jump, that a full sync repairs one deleted by hand, and that
+// the cleanup leaves nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { DEFAULT_COMPANION_OPTIONS, renderCompanion } from '../../../speaker/dataplane/ipvs/companion.ts';
+import {
+  renderIptablesCleanup,
+  renderIptablesCompanion,
+} from '../../../speaker/dataplane/ipvs/companion-iptables.ts';
+import type { DesiredState } from '../../../speaker/dataplane/types.ts';
 import { netnsUnavailable } from '../netns/netns.ts';
 import { model, service, threePods } from '../../unit/dataplane/helpers.ts';
 import { PdpLab } from './pdp-lab.ts';
 
 const unavailable = await netnsUnavailable();
 if (unavailable) throw new Error(`companion table tests cannot run here: ${unavailable}`);
+if (!existsSync('/usr/sbin/iptables-legacy-restore'))
+  throw new Error(
+    'companion iptables tests cannot run here: no iptables-legacy-restore (apt-get install iptables)',
+  );
 
 const options = { ...DEFAULT_COMPANION_OPTIONS, clusterCIDRs: ['198.51.100.0/24', '2001:db8:1::/64'] };
 const HTTP_PORT = { name: 'http', port: 80, targetPort: 8080 };
@@ -70,5 +85,134 @@ describe('IPVS companion table in nftables', () => {
     expect(await setElements('cluster4')).toEqual(['192.0.2.10 . tcp . 80']);
     const tables = await lab.exec('node', ['nft', 'list', 'tables']);
     expect(tables.trim()).toBe('table inet portico-ipvs');
+  });
+});
+
+describe('IPVS companion chains in iptables-legacy (the fallback)', () => {
+  const lab = new PdpLab('cmpx');
+  beforeAll(async () => {
+    await lab.addNamespace('node');
+  });
+  afterAll(async () => {
+    await lab.cleanup();
+  });
+
+  const tools = {
+    4: { save: 'iptables-legacy-save', restore: 'iptables-legacy-restore' },
+    6: { save: 'ip6tables-legacy-save', restore: 'ip6tables-legacy-restore' },
+  } as const;
+  const saved = async (family: 4 | 6) => ({
+    nat: await lab.exec('node', [tools[family].save, '-t', 'nat']),
+    filter: await lab.exec('node', [tools[family].save, '-t', 'filter']),
+  });
+  const restore = (family: 4 | 6, script: string) =>
+    lab.exec('node', [tools[family].restore, '-w', '5', '--noflush'], script);
+  /** A full sync: read back, render with the read-back, apply. */
+  const fullSync = async (family: 4 | 6, state: DesiredState) =>
+    restore(family, renderIptablesCompanion(state, options, family, await saved(family)));
+  const rules = async (family: 4 | 6, table: 'nat' | 'filter'): Promise<string[]> =>
+    (await saved(family))[table].split('\n').filter((l) => l.startsWith('-A '));
+
+  const state = model(
+    [
+      service('web', {
+        type: 'NodePort',
+        clusterIP: '192.0.2.10',
+        ports: [{ ...HTTP_PORT, nodePort: 30080 }],
+      }),
+      service('empty', { clusterIP: '192.0.2.12', ports: HTTP }),
+      service('local', {
+        type: 'NodePort',
+        clusterIP: '192.0.2.14',
+        externalTrafficPolicy: 'Local',
+        ports: [{ ...HTTP_PORT, nodePort: 30081 }],
+      }),
+      service('dual', {
+        clusterIP: '192.0.2.20',
+        clusterIPs: ['192.0.2.20', '2001:db8:3::20'],
+        ipFamilies: ['IPv4', 'IPv6'],
+        ipFamilyPolicy: 'RequireDualStack',
+        ports: [{ ...HTTP_PORT, protocol: 'UDP' }],
+      }),
+    ],
+    [threePods('web'), threePods('local', ['node-2', 'node-2', 'node-2'])],
+  );
+
+  it('the kernel takes the chains for both families, and repeated full syncs keep one jump each', async () => {
+    for (const family of [4, 6] as const) {
+      await fullSync(family, state);
+      await fullSync(family, state);
+      await restore(family, renderIptablesCompanion(state, options, family)); // partial: no read-back
+    }
+    const nat = await rules(4, 'nat');
+    expect(nat.filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING) /.test(l))).toEqual([
+      '-A PREROUTING -m comment --comment "portico-ipvs masquerade marks" -j PORTICO-IPVS-MARK',
+      '-A OUTPUT -m comment --comment "portico-ipvs masquerade marks" -j PORTICO-IPVS-MARK',
+      '-A POSTROUTING -m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
+    ]);
+    expect(nat.filter((l) => l.startsWith('-A PORTICO-IPVS-MARK '))).toEqual([
+      '-A PORTICO-IPVS-MARK -d 203.0.113.1/32 -p tcp -m tcp --dport 30080 -m comment --comment "default/web:http nodePort" -j MARK --set-xmark 0x4000/0x4000',
+      '-A PORTICO-IPVS-MARK -s 198.51.100.0/24 -j RETURN',
+      '-A PORTICO-IPVS-MARK -d 192.0.2.10/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http clusterIP" -j MARK --set-xmark 0x4000/0x4000',
+      '-A PORTICO-IPVS-MARK -d 192.0.2.12/32 -p tcp -m tcp --dport 80 -m comment --comment "default/empty:http clusterIP" -j MARK --set-xmark 0x4000/0x4000',
+      '-A PORTICO-IPVS-MARK -d 192.0.2.14/32 -p tcp -m tcp --dport 80 -m comment --comment "default/local:http clusterIP" -j MARK --set-xmark 0x4000/0x4000',
+      '-A PORTICO-IPVS-MARK -d 192.0.2.20/32 -p udp -m udp --dport 80 -m comment --comment "default/dual:http clusterIP" -j MARK --set-xmark 0x4000/0x4000',
+    ]);
+    expect(nat).toContain('-A PORTICO-IPVS-POSTROUTING -j MASQUERADE --random-fully');
+    expect((await rules(4, 'filter')).filter((l) => l.startsWith('-A PORTICO-IPVS-NOEP '))).toEqual([
+      '-A PORTICO-IPVS-NOEP -d 192.0.2.12/32 -p tcp -m tcp --dport 80 -m comment --comment "default/empty:http clusterIP" -j REJECT --reject-with icmp-port-unreachable',
+      '-A PORTICO-IPVS-NOEP -d 203.0.113.1/32 -p tcp -m tcp --dport 30081 -m comment --comment "default/local:http nodePort" -j DROP',
+      '-A PORTICO-IPVS-NOEP -d 192.0.2.20/32 -p udp -m udp --dport 80 -m comment --comment "default/dual:http clusterIP" -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+    const filter6 = await rules(6, 'filter');
+    expect(filter6.filter((l) => l.endsWith('-j PORTICO-IPVS-NOEP'))).toHaveLength(2);
+    // web and local are IPv4 only: IPv6 has the dual-stack ClusterIP alone (no endpoints: REJECT).
+    expect(filter6.filter((l) => l.startsWith('-A PORTICO-IPVS-NOEP '))).toEqual([
+      '-A PORTICO-IPVS-NOEP -d 2001:db8:3::20/128 -p udp -m udp --dport 80 -m comment --comment "default/dual:http clusterIP" -j REJECT --reject-with icmp6-port-unreachable',
+    ]);
+    expect((await rules(6, 'nat')).filter((l) => l.startsWith('-A PORTICO-IPVS-MARK '))).toEqual([
+      '-A PORTICO-IPVS-MARK -s 2001:db8:1::/64 -j RETURN',
+      '-A PORTICO-IPVS-MARK -d 2001:db8:3::20/128 -p udp -m udp --dport 80 -m comment --comment "default/dual:http clusterIP" -j MARK --set-xmark 0x4000/0x4000',
+    ]);
+  });
+
+  it('a full sync puts back a jump deleted by hand; the cleanup removes chains and jumps', async () => {
+    await lab.exec('node', [
+      'iptables-legacy',
+      '-t',
+      'nat',
+      '-D',
+      'POSTROUTING',
+      '-m',
+      'comment',
+      '--comment',
+      'portico-ipvs masquerade',
+      '-j',
+      'PORTICO-IPVS-POSTROUTING',
+    ]);
+    await lab.exec('node', [
+      'iptables-legacy',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-s',
+      '10.9.0.0/16',
+      '-j',
+      'ACCEPT',
+    ]);
+    await fullSync(4, state);
+    expect((await rules(4, 'nat')).filter((l) => l.startsWith('-A POSTROUTING '))).toEqual([
+      '-A POSTROUTING -m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
+      '-A POSTROUTING -s 10.9.0.0/16 -j ACCEPT',
+    ]);
+    for (const family of [4, 6] as const) {
+      await restore(family, renderIptablesCleanup(options, await saved(family)));
+      expect(renderIptablesCleanup(options, await saved(family))).toBe('');
+    }
+    expect(await rules(4, 'nat')).toEqual(['-A POSTROUTING -s 10.9.0.0/16 -j ACCEPT']);
+    expect(await rules(4, 'filter')).toEqual([]);
+    expect(await rules(6, 'nat')).toEqual([]);
+    expect((await saved(4)).nat).not.toContain('PORTICO');
   });
 });

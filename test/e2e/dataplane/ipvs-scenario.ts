@@ -3,6 +3,17 @@
 // IpvsBackend directly with model input (the guest cannot reach the host's
 // apiserver), sends real requests, and prints one JSON object of
 // observations on stdout; the jest test on the host asserts on them.
+//
+// The guest's nf_tables has no inet family, so the companion rules fall back
+// to iptables-legacy. To show that they work, the usual topology gets a
+// second node whose pod's replies do not come back through this node:
+//
+//   node n2 198.18.0.1 ── 198.18.0.2 node2 198.18.1.1 ── pod-x 198.18.1.10
+//                                    node2 198.18.2.1 ── 198.18.2.2 client
+//
+// node2 routes the client's network over its own link to the client (as a
+// LAN router would), so without masquerade pod-x answers the client
+// directly and the connection never completes.
 // Usage (inside the guest): node ipvs-scenario.ts
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { IpvsBackend } from '../../../speaker/dataplane/ipvs/backend.ts';
@@ -13,6 +24,8 @@ import { SYSCTLS, applySysctls } from '../../../speaker/dataplane/sysctl.ts';
 import { endpoint, service, slice } from '../../unit/dataplane/helpers.ts';
 import type { EndpointOptions } from '../../unit/dataplane/helpers.ts';
 import type { ProbeResult } from '../netns/http-probe.ts';
+import { helperScript } from '../netns/netns.ts';
+import type { Lab } from '../netns/netns.ts';
 import type { EndpointSlice, Service } from '../../../speaker/context.ts';
 import { agentScenario } from './ipvs-agent-scenario.ts';
 import { PdpLab } from './pdp-lab.ts';
@@ -28,6 +41,11 @@ import {
 
 export const NODE_NAME = 'node-1';
 export const GRACE_MS = 3000;
+/** The pod on the other node, and this node's address towards that node. */
+export const REMOTE_POD = { name: 'pod-x', v4: '198.18.1.10' } as const;
+export const NODE_TO_NODE2_V4 = '198.18.0.1';
+/** Pod CIDRs: ClusterIP traffic from elsewhere (the client) is masqueraded. */
+const CLUSTER_CIDRS = ['198.51.100.0/24', '198.18.1.0/24'];
 /** Timeouts for a single-CPU guest on a busy host. */
 const SLOW = 20_000;
 const HTTP_PORT = { name: 'http', port: 80, targetPort: POD_PORT };
@@ -64,6 +82,11 @@ const services: Record<string, V1Service> = {
     ports: [{ ...HTTP_PORT, nodePort: 30082 }],
   }),
   drain: service('drain', { clusterIP: '192.0.2.13', ports: [HTTP_PORT] }),
+  remote: service('remote', {
+    type: 'NodePort',
+    clusterIP: '192.0.2.15',
+    ports: [{ ...HTTP_PORT, nodePort: 30083 }],
+  }),
   local: service(
     'local',
     {
@@ -82,7 +105,48 @@ const slices: Record<string, V1EndpointSlice> = {
   drain: podSlice('drain'),
   // pod-c runs on another node: externalTrafficPolicy Local must not reach it.
   local: podSlice('local', [{}, {}, { nodeName: 'node-2' }]),
+  remote: slice(
+    'remote',
+    [endpoint(REMOTE_POD.v4, { ready: true, nodeName: 'node-2' })],
+    [{ name: 'http', port: POD_PORT }],
+  ),
 };
+
+/** The second node and its pod (see the top of this file). */
+async function buildRemoteNode(lab: Lab, startTimeoutMs: number): Promise<void> {
+  await lab.addNamespace('node2');
+  await lab.addNamespace(REMOTE_POD.name);
+  await lab.sysctl('node2', 'net.ipv4.ip_forward', '1');
+  // node2 forwards what arrives from this node though its route back is elsewhere.
+  for (const d of ['all', 'default']) await lab.sysctl('node2', `net.ipv4.conf.${d}.rp_filter`, '0');
+  await lab.link('node', 'n2', 'node2', 'eth0');
+  await lab.addr('node', 'n2', `${NODE_TO_NODE2_V4}/24`);
+  await lab.addr('node2', 'eth0', '198.18.0.2/24');
+  await lab.exec('node', ['ip', 'route', 'add', '198.18.1.0/24', 'via', '198.18.0.2']);
+  await lab.link('node2', 'vx', REMOTE_POD.name, 'eth0');
+  await lab.addr('node2', 'vx', '198.18.1.1/24');
+  await lab.addr(REMOTE_POD.name, 'eth0', `${REMOTE_POD.v4}/24`);
+  await lab.exec(REMOTE_POD.name, ['ip', 'route', 'add', 'default', 'via', '198.18.1.1']);
+  // node2's way to the client's network bypasses this node.
+  await lab.link('node2', 'lan', 'client', 'eth1');
+  await lab.addr('node2', 'lan', '198.18.2.1/24');
+  await lab.addr('client', 'eth1', '198.18.2.2/24');
+  await lab.exec('node2', ['ip', 'route', 'add', '203.0.113.0/24', 'via', '198.18.2.2']);
+  // The client reaches ClusterIPs through the node (a router with a route to the Service range).
+  await lab.exec('client', ['ip', 'route', 'add', '192.0.2.0/24', 'via', NODE_V4]);
+  await lab.start(
+    REMOTE_POD.name,
+    [
+      process.execPath,
+      '--disable-warning=ExperimentalWarning',
+      helperScript('hello-server.ts'),
+      REMOTE_POD.name,
+      String(POD_PORT),
+    ],
+    /listening/,
+    startTimeoutMs,
+  );
+}
 
 const observations: Record<string, unknown> = {};
 const bodies = (rs: readonly ProbeResult[]): string[] =>
@@ -94,12 +158,13 @@ async function main(): Promise<void> {
   const lab = new PdpLab('ipvs');
   try {
     await buildTopology(lab, 120_000);
+    await buildRemoteNode(lab, 120_000);
     const prefix = ['ip', 'netns', 'exec', lab.ns('node')];
     await applySysctls(SYSCTLS.ipvs, spawnCommand, prefix);
     const backend = new IpvsBackend({
       executor: new IpvsExecutor({ prefix }),
-      // Debian's UML kernel has no nf_tables for ip/ip6/inet: no companion table here.
-      companion: false,
+      // Debian's UML kernel has no nf_tables inet family: the probe falls back to iptables-legacy.
+      companion: { clusterCIDRs: CLUSTER_CIDRS },
       gracePeriodMs: GRACE_MS,
     });
     const sync = (full = false) =>
@@ -122,6 +187,13 @@ async function main(): Promise<void> {
       'cat /proc/sys/net/ipv4/vs/conntrack /proc/sys/net/ipv4/vs/expire_nodest_conn /proc/sys/net/ipv4/vs/expire_quiescent_template /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce',
     ]);
     observations['resync'] = await sync(true);
+    const save = (tool: string, table: string) => lab.exec('node', [tool, '-t', table]);
+    observations['iptables'] = {
+      nat: await save('iptables-legacy-save', 'nat'),
+      filter: await save('iptables-legacy-save', 'filter'),
+      nat6: await save('ip6tables-legacy-save', 'nat'),
+      nftTables: (await lab.tryExec('node', ['nft', 'list', 'tables'])).stdout,
+    };
 
     observations['clusterIP'] = bodies(await probe(lab, 'node', '192.0.2.10', 80, 30, SLOW));
     observations['clusterIP6'] = bodies(await probe(lab, 'node', '2001:db8:3::10', 80, 30, SLOW));
@@ -132,6 +204,21 @@ async function main(): Promise<void> {
     observations['nodePortSecondAddress'] = bodies(nodePortPodSide);
     const local = await probe(lab, 'client', NODE_V4, 30081, 30, SLOW);
     observations['local'] = { bodies: bodies(local), clients: clients(local) };
+    // The pod on the other node, from the client: only masquerade brings its replies back here.
+    const remoteNodePort = await probe(lab, 'client', NODE_V4, 30083, 6, SLOW);
+    const remoteClusterIP = await probe(lab, 'client', '192.0.2.15', 80, 6, SLOW);
+    await backend.removeCompanion();
+    const withoutCompanion = await probe(lab, 'client', NODE_V4, 30083, 2, 4000);
+    const restoredSync = await sync(true);
+    const restored = await probe(lab, 'client', NODE_V4, 30083, 3, SLOW);
+    observations['remote'] = {
+      nodePort: { bodies: bodies(remoteNodePort), clients: clients(remoteNodePort) },
+      clusterIP: { bodies: bodies(remoteClusterIP), clients: clients(remoteClusterIP) },
+      withoutCompanion: bodies(withoutCompanion),
+      restoredSync,
+      restored: bodies(restored),
+      natAfterRestore: await save('iptables-legacy-save', 'nat'),
+    };
     observations['empty'] = {
       fromNode: bodies(await probe(lab, 'node', '192.0.2.12', 80, 1, 5000)),
       fromClient: bodies(await probe(lab, 'client', NODE_V4, 30082, 1, 5000)),
@@ -186,7 +273,7 @@ async function main(): Promise<void> {
     // The agent, from a clean node: the same pods, through startDataplane.
     await ipvsadm('-C');
     await lab.exec('node', ['ip', 'link', 'del', backend.device]);
-    observations['agent'] = await agentScenario(
+    const agent = await agentScenario(
       lab,
       {
         services: [services['web'] as Service],
@@ -200,6 +287,12 @@ async function main(): Promise<void> {
       },
       SLOW,
     );
+    observations['agent'] = {
+      ...agent,
+      // The agent's first full sync found the backend's chains and jumps: still one jump each.
+      nat: await save('iptables-legacy-save', 'nat'),
+      filter: await save('iptables-legacy-save', 'filter'),
+    };
   } catch (err) {
     observations['error'] = err instanceof Error ? `${err.stack ?? err.message}` : String(err);
   } finally {

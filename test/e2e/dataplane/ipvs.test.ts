@@ -6,10 +6,12 @@
 // backend directly with model input (Services and EndpointSlices built in
 // code), as nftables.test.ts does, and then runs the agent (startDataplane,
 // mode ipvs) on informers fed from memory (ipvs-agent-scenario.ts); the
-// agent's apiserver path is covered by test/integration/dataplane/. Debian's UML kernel also lacks nf_tables for
-// ip/ip6/inet, so the companion table (masquerade, no-endpoint verdicts) is
-// off in the guest: its syntax is checked against this kernel in
-// ipvs-companion.test.ts, and here the no-endpoint reject is IPVS's own.
+// agent's apiserver path is covered by test/integration/dataplane/. Debian's
+// UML kernel lacks the nf_tables inet family, so the companion rules
+// (masquerade, no-endpoint verdicts) fall back to iptables-legacy in the
+// guest, and a pod on a second node whose replies bypass this node shows the
+// masquerade at work; the nftables companion table is checked against this
+// kernel in ipvs-companion.test.ts.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { runInUml, umlUnavailable } from '../../harness/uml.ts';
@@ -45,13 +47,42 @@ const grouped = (lines: readonly string[]): string[] => {
 
 type Obs = Record<string, Record<string, unknown>> & Record<string, unknown>;
 
+/** The rule and chain lines of an iptables-save dump. */
+const lines = (save: unknown): string[] =>
+  String(save)
+    .split('\n')
+    .filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+
 describe('IPVS data path in User-Mode Linux, real packets', () => {
   let obs: Obs;
 
   beforeAll(async () => {
     const scenario = fileURLToPath(new URL('ipvs-scenario.ts', import.meta.url));
     const r = await runInUml([process.execPath, '--disable-warning=ExperimentalWarning', scenario], {
-      modules: ['ip_vs', 'ip_vs_rr', 'ip_vs_lc', 'veth', 'bridge', 'dummy'],
+      modules: [
+        'ip_vs',
+        'ip_vs_rr',
+        'ip_vs_lc',
+        'veth',
+        'bridge',
+        'dummy',
+        // nf_tables without the inet family: the companion probe must fall back.
+        'nf_tables',
+        // The iptables-legacy companion (the guest cannot autoload: its modprobe needs -d).
+        'ip_tables',
+        'iptable_nat',
+        'iptable_filter',
+        'ip6_tables',
+        'ip6table_nat',
+        'ip6table_filter',
+        'xt_MASQUERADE',
+        'xt_mark',
+        'xt_comment',
+        'xt_conntrack',
+        'xt_tcpudp',
+        'ipt_REJECT',
+        'ip6t_REJECT',
+      ],
       timeoutMs: 420_000,
     });
     if (r.code !== 0 || r.stdout.trim() === '') {
@@ -81,6 +112,12 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
         ...three,
         'TCP 192.0.2.14:80 lc',
         ...three,
+        'TCP 192.0.2.15:80 rr',
+        '-> 198.18.1.10:8080 Masq 1',
+        'TCP 198.51.100.1:30083 rr',
+        '-> 198.18.1.10:8080 Masq 1',
+        'TCP 203.0.113.1:30083 rr',
+        '-> 198.18.1.10:8080 Masq 1',
         'TCP 198.51.100.1:30080 rr',
         ...three,
         'TCP 198.51.100.1:30081 lc',
@@ -104,6 +141,7 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
       '192.0.2.12',
       '192.0.2.13',
       '192.0.2.14',
+      '192.0.2.15',
       '2001:db8:3::10',
     ]);
     // vs/conntrack, expire_nodest_conn, expire_quiescent_template, arp_ignore, arp_announce
@@ -112,6 +150,75 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
 
   it('a full resync of an intact node changes nothing', () => {
     expect(obs['resync']).toMatchObject({ full: true, restore: '', servicesChanged: 0 });
+  });
+
+  it('without an nftables inet family the companion rules go to iptables-legacy: private chains, one jump each', () => {
+    expect(obs['firstSync']).toMatchObject({ full: true, companion: 'iptables', companionWritten: true });
+    const ipt = obs['iptables'] ?? {};
+    const nat = lines(ipt['nat']);
+    expect(nat.filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING) /.test(l))).toEqual([
+      '-A PREROUTING -m comment --comment "portico-ipvs masquerade marks" -j PORTICO-IPVS-MARK',
+      '-A OUTPUT -m comment --comment "portico-ipvs masquerade marks" -j PORTICO-IPVS-MARK',
+      '-A POSTROUTING -m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
+    ]);
+    const mark = nat.filter((l) => l.startsWith('-A PORTICO-IPVS-MARK '));
+    const setMark = '-j MARK --set-xmark 0x4000/0x4000';
+    // External traffic under policy Cluster, whatever its source.
+    expect(mark).toContain(
+      `-A PORTICO-IPVS-MARK -d 203.0.113.1/32 -p tcp -m tcp --dport 30080 -m comment --comment "default/web:http nodePort" ${setMark}`,
+    );
+    // Policy Local keeps the client address: no mark.
+    expect(mark.some((l) => l.includes('--dport 30081'))).toBe(false);
+    // ClusterIP traffic only from outside the pod CIDRs.
+    const firstCluster = mark.findIndex((l) => l.includes('clusterIP'));
+    expect(mark.slice(firstCluster - 2, firstCluster)).toEqual([
+      '-A PORTICO-IPVS-MARK -s 198.51.100.0/24 -j RETURN',
+      '-A PORTICO-IPVS-MARK -s 198.18.1.0/24 -j RETURN',
+    ]);
+    expect(nat.filter((l) => l.startsWith('-A PORTICO-IPVS-POSTROUTING '))).toEqual([
+      '-A PORTICO-IPVS-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-A PORTICO-IPVS-POSTROUTING -j MARK --set-xmark 0x4000/0x0',
+      '-A PORTICO-IPVS-POSTROUTING -j MASQUERADE --random-fully',
+    ]);
+    const filter = lines(ipt['filter']);
+    expect(filter.filter((l) => /-j PORTICO-IPVS-NOEP$/.test(l))).toEqual([
+      '-A INPUT -m conntrack --ctstate NEW -m comment --comment "portico-ipvs no-endpoint verdicts" -j PORTICO-IPVS-NOEP',
+      '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "portico-ipvs no-endpoint verdicts" -j PORTICO-IPVS-NOEP',
+    ]);
+    expect(filter.filter((l) => l.startsWith('-A PORTICO-IPVS-NOEP '))).toEqual(
+      [
+        '192.0.2.12/32 -p tcp -m tcp --dport 80',
+        '198.51.100.1/32 -p tcp -m tcp --dport 30082',
+        '203.0.113.1/32 -p tcp -m tcp --dport 30082',
+      ].map((m) =>
+        expect.stringMatching(
+          new RegExp(
+            `^-A PORTICO-IPVS-NOEP -d ${m.replaceAll('.', '\\.')} .*-j REJECT --reject-with icmp-port-unreachable$`,
+          ),
+        ),
+      ),
+    );
+    // IPv6 through ip6tables-legacy: the chains and jumps are there too.
+    expect(lines(ipt['nat6'])).toContain(
+      '-A POSTROUTING -m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
+    );
+    expect(String(ipt['nftTables']).trim()).toBe('');
+  });
+
+  it('a pod on another node answers an outside client, through NodePort and ClusterIP, only thanks to the masquerade', () => {
+    const remote = obs['remote'] ?? {};
+    const ok = { bodies: Array(6).fill('Hello from pod-x'), clients: ['::ffff:198.18.0.1'] };
+    expect(remote['nodePort']).toEqual(ok);
+    expect(remote['clusterIP']).toEqual(ok);
+    // With the companion rules removed, the reply bypasses the node and the connection never completes.
+    expect((remote['withoutCompanion'] as string[]).some((b) => b.startsWith('Hello'))).toBe(false);
+    expect(remote['restoredSync']).toMatchObject({
+      full: true,
+      companion: 'iptables',
+      companionWritten: true,
+    });
+    expect(remote['restored']).toEqual(Array(3).fill('Hello from pod-x'));
+    expect(lines(remote['natAfterRestore']).filter((l) => l.startsWith('-A PREROUTING '))).toHaveLength(1);
   });
 
   it('ClusterIP: 30 requests from the node reach all three pods', () => {
@@ -133,8 +240,9 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
     expect(ALL).toContain(bodies[0]);
   });
 
-  it('NodePort from the client namespace reaches all pods, on each node address', () => {
+  it('NodePort from the client namespace reaches all pods, on each node address, masqueraded (policy Cluster)', () => {
     expect(distinct(obs['nodePort']?.['bodies'])).toEqual(ALL);
+    expect(obs['nodePort']?.['clients']).toEqual(['::ffff:198.51.100.1']);
     expect(distinct(obs['nodePortSecondAddress'])).toEqual(ALL);
   });
 
@@ -143,7 +251,7 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
     expect(obs['local']?.['clients']).toEqual(['::ffff:203.0.113.2']);
   });
 
-  it('a Service with no endpoints rejects: connection refused from the node and from the client', () => {
+  it('a Service with no endpoints rejects (the companion REJECT, IPVS for the node itself): connection refused from the node and from the client', () => {
     expect(obs['empty']).toEqual({ fromNode: ['error:ECONNREFUSED'], fromClient: ['error:ECONNREFUSED'] });
   });
 
@@ -193,5 +301,11 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
     expect(metrics).toMatch(
       /portico_dataplane_network_programming_latency_seconds_count\{mode="ipvs"\} [1-9]/,
     );
+    // The agent's companion (auto) is iptables too, and its full syncs never duplicate a jump.
+    const jumps = [...lines(agent['nat']), ...lines(agent['filter'])].filter((l) =>
+      /^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT) .*-j PORTICO-IPVS-/.test(l),
+    );
+    expect(jumps).toHaveLength(5);
+    expect(new Set(jumps).size).toBe(5);
   });
 });

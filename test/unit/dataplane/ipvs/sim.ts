@@ -7,6 +7,7 @@ import type { IpvsOp } from '../../../../speaker/dataplane/ipvs/restore.ts';
 import { applyOps } from '../../../../speaker/dataplane/ipvs/plan.ts';
 import { realKey, virtualKey } from '../../../../speaker/dataplane/ipvs/table.ts';
 import type { IpvsEntry } from '../../../../speaker/dataplane/ipvs/table.ts';
+import { IptablesSim } from './iptables-sim.ts';
 
 const ok = (stdout = ''): CommandResult => ({ code: 0, stdout, stderr: '' });
 
@@ -16,8 +17,21 @@ export class KernelSim {
   /** Open connections by `<virtualKey> -> <realKey>`. */
   connections = new Map<string, number>();
   nftScripts: string[] = [];
+  /** Whether `nft -c` takes an inet table (false: Debian's UML kernel). */
+  nftInet = true;
+  /** The legacy iptables of each family; null: the kernel has no ip_tables for it. */
+  iptables: Record<4 | 6, IptablesSim | null> = { 4: new IptablesSim(), 6: new IptablesSim() };
+  /** Which iptables tool names exist: the legacy ones, the plain ones. */
+  tools = { legacy: true, plain: true };
   calls: string[] = [];
   failNext: string | null = null;
+
+  /** iptables(-legacy)-save/-restore for a family, when that tool exists. */
+  #iptables(tool: string): { sim: IptablesSim | null; kind: 'save' | 'restore' } | null {
+    const m = /^(ip6?)tables(-legacy)?-(save|restore)$/.exec(tool);
+    if (!m || !(m[2] ? this.tools.legacy : this.tools.plain)) return null;
+    return { sim: this.iptables[m[1] === 'ip6' ? 6 : 4], kind: m[3] === 'save' ? 'save' : 'restore' };
+  }
 
   readonly run: CommandRunner = async (argv, input) => {
     const cmd = argv.join(' ');
@@ -42,6 +56,22 @@ export class KernelSim {
     if (cmd === 'nft -f -') {
       this.nftScripts.push(input ?? '');
       return ok();
+    }
+    if (cmd === 'nft -c -f -') {
+      if (this.nftInet) return ok();
+      return { code: 1, stdout: '', stderr: 'Error: Could not process rule: Operation not supported' };
+    }
+    const ipt = this.#iptables(argv[0] ?? '');
+    if (ipt) {
+      if (ipt.sim === null)
+        return {
+          code: 3,
+          stdout: '',
+          stderr: `${argv[0]} v1.8.9 (legacy): can't initialize: Table does not exist`,
+        };
+      if (ipt.kind === 'save' && argv[1] === '-t') return ipt.sim.save(argv[2] ?? '');
+      if (ipt.kind === 'restore' && argv.slice(1).join(' ') === '-w 5 --noflush')
+        return ipt.sim.restore(input ?? '');
     }
     return { code: 127, stdout: '', stderr: `unknown command ${cmd}` };
   };
