@@ -12,6 +12,7 @@ import { createSpeakerInformers } from './context.ts';
 import type { SpeakerContext, SpeakerPart } from './context.ts';
 import { startBgp } from './bgp/agent.ts';
 import { startDataplane } from './dataplane/agent.ts';
+import { cleanupLeftovers } from './dataplane/leftovers.ts';
 import { startL2 } from './l2/agent.ts';
 import { OptionsError, parseOptions, USAGE } from './options.ts';
 import type { SpeakerOptions } from './options.ts';
@@ -19,6 +20,14 @@ import type { SpeakerOptions } from './options.ts';
 async function startParts(ctx: SpeakerContext, options: SpeakerOptions): Promise<SpeakerPart[]> {
   const parts: SpeakerPart[] = [];
   const dp = options.dataplane;
+  if (dp.mode === 'none' && dp.cleanupLeftovers) {
+    // kube-proxy forwards: rules Portico left from mode ipvs or nftables would fight it.
+    // cleanupLeftovers logs what it removes and what failed; nothing here stops the speaker.
+    const logger = childLogger('dataplane.leftovers');
+    await cleanupLeftovers({ mode: 'none', logger }).catch((err: unknown) =>
+      logger.warn({ err: describeError(err) }, 'leftover cleanup failed'),
+    );
+  }
   if (dp.mode !== 'none') {
     parts.push(
       await startDataplane(ctx, {
@@ -29,6 +38,7 @@ async function startParts(ctx: SpeakerContext, options: SpeakerOptions): Promise
         nodePortAddresses: dp.nodePortAddresses,
         masqueradeAll: dp.masqueradeAll,
         allowKubeProxy: dp.allowKubeProxy,
+        cleanupLeftovers: dp.cleanupLeftovers,
       }),
     );
   }

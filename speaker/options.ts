@@ -18,6 +18,8 @@ export interface SpeakerOptions {
     nodePortAddresses: string[];
     masqueradeAll: boolean;
     allowKubeProxy: boolean;
+    /** At startup, remove what Portico's other data path modes left on the node. */
+    cleanupLeftovers: boolean;
   };
   l2: {
     enabled: boolean;
@@ -41,6 +43,7 @@ export const USAGE = `usage: portico-speaker [flags]
   --nodeport-addresses LIST  data path: serve NodePorts only on node addresses in these CIDRs
   --masquerade-all BOOL      data path: masquerade all Service traffic (default false)
   --allow-kube-proxy BOOL    data path: start even beside kube-proxy's rules (default false)
+  --cleanup-leftovers BOOL   at startup, remove the rules of Portico's other data path modes (default true)
   --l2 on|off                ARP/NDP announcement (default on)
   --l2-heartbeat-port N      UDP port speakers exchange heartbeats on (default 7947)
   --l2-heartbeat-interval D  time between heartbeats (default 100ms)
@@ -108,6 +111,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): SpeakerOpt
         'nodeport-addresses': { type: 'string' },
         'masquerade-all': { type: 'string', default: 'false' },
         'allow-kube-proxy': { type: 'string', default: 'false' },
+        'cleanup-leftovers': { type: 'string', default: 'true' },
         l2: { type: 'string', default: 'on' },
         'l2-heartbeat-port': { type: 'string', default: '7947' },
         'l2-heartbeat-interval': { type: 'string', default: '100ms' },
@@ -143,6 +147,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): SpeakerOpt
       nodePortAddresses: cidrs('nodeport-addresses', values['nodeport-addresses']),
       masqueradeAll: onOff('masquerade-all', values['masquerade-all']),
       allowKubeProxy: onOff('allow-kube-proxy', values['allow-kube-proxy']),
+      cleanupLeftovers: onOff('cleanup-leftovers', values['cleanup-leftovers']),
     },
     l2: {
       enabled: onOff('l2', values.l2),

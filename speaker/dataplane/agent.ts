@@ -11,6 +11,7 @@ import type { EndpointSlice, SpeakerContext, SpeakerPart } from '../context.ts';
 import { IpvsBackend } from './ipvs/backend.ts';
 import { IpvsExecutor } from './ipvs/executor.ts';
 import { KubeProxyFoundError, findKubeProxy } from './kube-proxy.ts';
+import { cleanupLeftovers } from './leftovers.ts';
 import { DataplaneMetrics } from './metrics.ts';
 import { buildDesiredState, nodeInfoFromNode } from './model.ts';
 import { NftablesBackend } from './nftables/backend.ts';
@@ -34,6 +35,8 @@ export interface DataplaneOptions {
   readonly masqueradeAll?: boolean;
   /** Start even when kube-proxy's rules are on the node. */
   readonly allowKubeProxy?: boolean;
+  /** Before the first sync, remove what the other backend left (default true; see leftovers.ts). */
+  readonly cleanupLeftovers?: boolean;
   /** Prepended to every command, e.g. ['ip', 'netns', 'exec', 'node1'] in tests. */
   readonly commandPrefix?: readonly string[];
   /** IPVS: companion nftables table, false where the kernel has none (UML). */
@@ -86,6 +89,8 @@ export async function startDataplane(ctx: SpeakerContext, options: DataplaneOpti
     logger.warn({ traces }, 'kube-proxy rules found on this node; starting anyway as allowed');
   }
   await applySysctls(SYSCTLS[options.mode], run, prefix);
+  // The other backend's rules would fight ours (a node switched between ipvs and nftables).
+  if (options.cleanupLeftovers !== false) await cleanupLeftovers({ mode: options.mode, run, prefix, logger });
 
   const backend = makeBackend(options, run, logger);
   const metrics = new DataplaneMetrics(ctx.registry, options.mode);
