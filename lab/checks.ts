@@ -22,6 +22,8 @@ interface Service {
 
 export interface CheckContext {
   lab: Lab;
+  /** Runs a command on a node or in a lab namespace (nodes may be UML guests). */
+  exec(where: string, argv: readonly string[]): Promise<string>;
   client: RawKubeClient;
   router: Router;
   /** Reads the data path's rules on a node, e.g. `nft list table inet portico` or `ipvsadm -Ln`. */
@@ -29,13 +31,13 @@ export interface CheckContext {
 }
 
 async function probe(
-  lab: Lab,
+  c: CheckContext,
   from: string,
   ip: string,
   port: number,
   count: number,
 ): Promise<ProbeResult[]> {
-  const out = await lab.exec(from, [
+  const out = await c.exec(from, [
     process.execPath,
     '--disable-warning=ExperimentalWarning',
     helperScript('http-probe.ts'),
@@ -79,7 +81,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
   const checks: Array<() => Promise<CheckResult>> = [
     async () => {
       const ip = (await service(c, 'hello')).spec?.clusterIP ?? '';
-      const seen = pods(await probe(c.lab, node, ip, 8081, 30));
+      const seen = pods(await probe(c, node, ip, 8081, 30));
       return {
         scenario: '000 ClusterIP balances across three pods',
         ok: JSON.stringify(seen) === JSON.stringify(allPods),
@@ -88,7 +90,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
     },
     async () => {
       const ip = (await service(c, 'hello-sticky')).spec?.clusterIP ?? '';
-      const results = await probe(c.lab, node, ip, 8081, 10);
+      const results = await probe(c, node, ip, 8081, 10);
       const seen = pods(results);
       const rules = await c.rules(node);
       const persistent = /persistent 10800|timeout 3h|10800s?/.test(rules);
@@ -99,7 +101,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
       };
     },
     async () => {
-      const seen = pods(await probe(c.lab, 'client', NODES[1]!.ip, NODE_PORT, 12));
+      const seen = pods(await probe(c, 'client', NODES[1]!.ip, NODE_PORT, 12));
       return {
         scenario: '003 NodePort 30080 from the client',
         ok: seen.length > 0,
@@ -122,7 +124,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
       });
       const ip = companions.items[0]?.spec?.clusterIP;
       if (!ip) return { scenario: 'ExternalName resolved', ok: false, detail: 'no companion Service yet' };
-      const seen = pods(await probe(c.lab, node, ip, 8081, 3));
+      const seen = pods(await probe(c, node, ip, 8081, 3));
       return {
         scenario: 'ExternalName resolved and load-balanced',
         ok: seen.length > 0,
@@ -132,7 +134,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
     async () => {
       const ip = ingress(await service(c, 'hello-l2'));
       if (!ip) return { scenario: 'LoadBalancer over L2', ok: false, detail: 'no ingress IP yet' };
-      const seen = pods(await probe(c.lab, 'lan-client', ip, 80, 6));
+      const seen = pods(await probe(c, 'lan-client', ip, 80, 6));
       // A real ARP exchange: exactly one node may answer, and it must be a node.
       const arping = await c.lab.tryExec('lan-client', ['arping', '-c', '3', '-w', '3', '-I', 'eth0', ip]);
       const macs = [
@@ -140,7 +142,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
       ];
       const owners = await Promise.all(
         NODES.map(async (n) => {
-          const link = JSON.parse(await c.lab.exec(n.name, ['ip', '-j', 'link', 'show', 'eth0'])) as {
+          const link = JSON.parse(await c.exec(n.name, ['ip', '-j', 'link', 'show', 'eth0'])) as {
             address: string;
           }[];
           return { node: n.name, mac: link[0]?.address.toLowerCase() };
@@ -157,7 +159,7 @@ export async function runChecks(c: CheckContext, timeoutMs = 60_000): Promise<Ch
       const ip = ingress(await service(c, 'hello-bgp'));
       if (!ip) return { scenario: 'LoadBalancer over BGP', ok: false, detail: 'no ingress IP yet' };
       const routes = await c.router.birdc('show', 'route', 'for', ip);
-      const seen = pods(await probe(c.lab, 'client', ip, 80, 6));
+      const seen = pods(await probe(c, 'client', ip, 80, 6));
       const via = [...routes.matchAll(/via (\S+)/g)].map((m) => m[1]).join(', ');
       return {
         scenario: 'LoadBalancer over BGP from behind the router',

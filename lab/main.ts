@@ -7,6 +7,9 @@
 //   npm run lab                 bring it up, print the checks, stay up
 //   npm run lab -- --check      bring it up, print the checks (and JSON), tear down
 //   npm run lab -- down         stop a lab started in another terminal
+//   npm run lab -- --dataplane ipvs
+//                               the same with the IPVS data path: each node is
+//                               a User-Mode Linux guest (uml-nodes.ts)
 //
 // Ctrl-C (or `down`) ends every process and removes every namespace it made.
 import { execFile } from 'node:child_process';
@@ -21,7 +24,7 @@ import { installCrds } from '../test/harness/install-crds.ts';
 import { startOperator, waitReady } from '../test/harness/operator-process.ts';
 import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { freePort, waitFor } from '../test/harness/processes.ts';
-import { Dnsmasq } from '../test/integration/endpoints/helpers/dnsmasq.ts';
+import { Dnsmasq } from '../test/harness/dnsmasq.ts';
 import { Lab, helperScript } from '../test/e2e/netns/netns.ts';
 import { runChecks } from './checks.ts';
 import type { CheckResult } from './checks.ts';
@@ -30,6 +33,9 @@ import { buildNetwork } from './network.ts';
 import { NAMESPACE, NODES, POD_PORT } from './plan.ts';
 import { startRouter } from './router.ts';
 import { startSpeakers } from './speakers.ts';
+import { runOnUmlNode, startUmlNodes, umlChannel } from './uml-nodes.ts';
+import type { UmlNodes } from './uml-nodes.ts';
+import { umlUnavailable } from '../test/harness/uml.ts';
 
 const STATE_DIR = process.env.PORTICO_LAB_DIR ?? '/tmp/portico-lab';
 const PID_FILE = `${STATE_DIR}/lab.pid`;
@@ -58,13 +64,19 @@ function printChecks(results: CheckResult[]): void {
   for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'}  ${r.scenario}\n        ${r.detail}`);
 }
 
-async function up(check: boolean): Promise<number> {
+type Dataplane = 'nftables' | 'ipvs';
+
+async function up(check: boolean, dataplane: Dataplane): Promise<number> {
   if (existsSync(PID_FILE)) {
     throw new Error(
       `a lab is already running (pid ${readFileSync(PID_FILE, 'utf8')}); run: npm run lab -- down`,
     );
   }
   if (process.getuid?.() !== 0) throw new Error('the lab makes network namespaces: run it as root');
+  const uml = dataplane === 'ipvs';
+  const noUml = uml ? umlUnavailable() : null;
+  if (noUml)
+    throw new Error(`the IPVS lab runs its nodes in User-Mode Linux, which cannot run here: ${noUml}`);
   mkdirSync(STATE_DIR, { recursive: true });
   const started = Date.now();
   console.log(
@@ -73,17 +85,20 @@ async function up(check: boolean): Promise<number> {
   const cp = await ControlPlane.start();
   writeFileSync(PID_FILE, String(process.pid));
   const lab = new Lab('lab');
+  writeFileSync(join(STATE_DIR, 'netns-prefix'), lab.prefix);
   const running: {
     operator?: OperatorProcess;
     dns?: Dnsmasq;
     bridge?: ApiserverBridge;
     stopNodes?: () => void;
+    umlNodes?: UmlNodes;
   } = {};
   let stopping: Promise<void> | undefined;
   const teardown = () =>
     (stopping ??= (async () => {
       const t0 = Date.now();
       running.stopNodes?.();
+      await running.umlNodes?.stop();
       await running.bridge?.close();
       await lab.cleanup();
       await running.operator?.stop();
@@ -105,10 +120,11 @@ async function up(check: boolean): Promise<number> {
     writeFileSync(kubeconfig, readFileSync(cp.kubeconfigPath));
 
     console.log('lab: network namespaces (LAN, router, clients, three nodes and their pods)');
-    await buildNetwork(lab);
+    await buildNetwork(lab, uml);
     running.stopNodes = await startNodes(client);
     await startPods(client);
-    for (const node of NODES) {
+    // UML nodes start their pod's server themselves (uml-node.ts).
+    for (const node of uml ? [] : NODES) {
       await lab.start(
         node.pod.name,
         [process.execPath, helperScript('hello-server.ts'), node.pod.name, String(POD_PORT)],
@@ -138,7 +154,16 @@ async function up(check: boolean): Promise<number> {
     running.bridge = new ApiserverBridge(cp.kubeConfig().getCurrentCluster()!.server, lab.prefix);
     await running.bridge.listen();
     const router = await startRouter(lab, STATE_DIR);
-    await startSpeakers({ lab, bridge: running.bridge, kubeconfig, dir: STATE_DIR });
+    if (uml) {
+      console.log('lab: booting three User-Mode Linux nodes (IPVS data path)');
+      running.umlNodes = await startUmlNodes({ lab, bridge: running.bridge, kubeconfig, dir: STATE_DIR });
+    } else {
+      await startSpeakers({ lab, bridge: running.bridge, kubeconfig, dir: STATE_DIR });
+    }
+    const umlNodes = running.umlNodes;
+    const isNode = (where: string) => NODES.some((n) => n.name === where);
+    const exec = (where: string, argv: readonly string[]) =>
+      umlNodes && isNode(where) ? umlNodes.exec(where, argv) : lab.exec(where, argv);
 
     console.log('lab: applying lab/scenarios/');
     await run(join(cp.binDir, 'kubectl'), [
@@ -151,14 +176,16 @@ async function up(check: boolean): Promise<number> {
     const upSeconds = (Date.now() - started) / 1000;
     const results = await runChecks({
       lab,
+      exec,
       client,
       router,
-      rules: (node) => lab.exec(node, ['nft', 'list', 'table', 'inet', 'portico']),
+      rules: (node) =>
+        uml ? exec(node, ['ipvsadm', '-Ln']) : exec(node, ['nft', 'list', 'table', 'inet', 'portico']),
     });
     printChecks(results);
     const failed = results.filter((r) => !r.ok).length;
     console.log(
-      `\nlab: up in ${upSeconds.toFixed(1)} s; ${results.length - failed} of ${results.length} checks held`,
+      `\nlab (${dataplane}): up in ${upSeconds.toFixed(1)} s; ${results.length - failed} of ${results.length} checks held`,
     );
     if (check) {
       console.log(`LAB-RESULTS ${JSON.stringify({ upSeconds, results })}`);
@@ -169,7 +196,13 @@ async function up(check: boolean): Promise<number> {
   kubeconfig:  ${kubeconfig}     (export KUBECONFIG=${kubeconfig}; kubectl: ${cp.binDir}/kubectl)
   operator:    log ${STATE_DIR}/operator.log
   speakers:    logs ${STATE_DIR}/speaker-node-{1,2,3}.log
-  namespaces:  ${lab.prefix}-*   (e.g. ip netns exec ${lab.ns('client')} curl http://<LoadBalancer IP>/)
+  namespaces:  ${lab.prefix}-*   (e.g. ip netns exec ${lab.ns('client')} curl http://<LoadBalancer IP>/)${
+    uml
+      ? `
+  UML nodes:   consoles ${STATE_DIR}/uml-node-{1,2,3}.console.log
+               run a command on one: npm run -s lab -- exec node-1 ipvsadm -Ln`
+      : ''
+  }
 
 Ctrl-C (or npm run lab -- down) removes everything the lab started.`);
     return await new Promise<number>(() => undefined);
@@ -180,14 +213,60 @@ Ctrl-C (or npm run lab -- down) removes everything the lab started.`);
   }
 }
 
+/** `npm run lab -- exec node-1 ipvsadm -Ln`: a command on a node, namespace or UML guest. */
+async function execOnNode(argv: string[]): Promise<number> {
+  const [node, ...command] = argv;
+  if (!node || command.length === 0) {
+    console.error(USAGE);
+    return 2;
+  }
+  const channel = umlChannel(STATE_DIR, node);
+  if (existsSync(join(channel, 'ready'))) {
+    const r = await runOnUmlNode(channel, command);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    return r.code;
+  }
+  const prefixFile = join(STATE_DIR, 'netns-prefix');
+  if (!existsSync(prefixFile)) {
+    console.error('no lab is running');
+    return 1;
+  }
+  const netns = `${readFileSync(prefixFile, 'utf8').trim()}-${node}`;
+  const r = await run('ip', ['netns', 'exec', netns, ...command]).then(
+    (o) => ({ code: 0, ...o }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }),
+  );
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  return r.code;
+}
+
+const USAGE =
+  'usage: npm run lab [-- up [--check] [--dataplane nftables|ipvs] | down | exec NODE COMMAND...]';
 const { values, positionals } = parseArgs({
-  options: { check: { type: 'boolean', default: false } },
+  // `exec` passes everything after the node name through, flags included.
+  args: process.argv[2] === 'exec' ? [] : process.argv.slice(2),
+  options: {
+    check: { type: 'boolean', default: false },
+    dataplane: { type: 'string', default: 'nftables' },
+  },
   allowPositionals: true,
 });
 const command = positionals[0] ?? 'up';
-if (command === 'down') await down();
-else if (command === 'up') process.exit(await up(values.check));
+const dataplane = values.dataplane;
+if (dataplane !== 'nftables' && dataplane !== 'ipvs') {
+  console.error(`--dataplane: ${JSON.stringify(dataplane)} must be nftables or ipvs\n${USAGE}`);
+  process.exit(2);
+}
+if (process.argv[2] === 'exec') process.exit(await execOnNode(process.argv.slice(3)));
+else if (command === 'down') await down();
+else if (command === 'up') process.exit(await up(values.check, dataplane));
 else {
-  console.error('usage: npm run lab [-- up [--check] | down]');
+  console.error(USAGE);
   process.exit(2);
 }

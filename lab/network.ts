@@ -11,7 +11,11 @@ async function plugIntoLan(lab: Lab, short: string, dev: string, ip: string, por
   await lab.addr(short, dev, `${ip}/${LAN_PREFIX}`);
 }
 
-export async function buildNetwork(lab: Lab): Promise<void> {
+/**
+ * With `umlNodes`, the nodes and their pods are User-Mode Linux guests made
+ * by uml-nodes.ts; only the rest of the network is built here.
+ */
+export async function buildNetwork(lab: Lab, umlNodes = false): Promise<void> {
   await lab.addNamespace('lan');
   await lab.exec('lan', ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
   await lab.exec('lan', ['ip', 'link', 'set', 'br0', 'up']);
@@ -30,7 +34,7 @@ export async function buildNetwork(lab: Lab): Promise<void> {
   await plugIntoLan(lab, 'lan-client', 'eth0', LAN_CLIENT, 'p-lanclient');
   await lab.exec('lan-client', ['ip', 'route', 'add', 'default', 'via', ROUTER_LAN]);
 
-  for (const node of NODES) {
+  for (const node of umlNodes ? [] : NODES) {
     await lab.addNamespace(node.name);
     await lab.sysctl(node.name, 'net.ipv4.ip_forward', '1');
     await plugIntoLan(lab, node.name, 'eth0', node.ip, `p-${node.name}`);

@@ -16,6 +16,8 @@ export const LAN_V4 = '198.51.100';
 export const LAN_PREFIX = 24;
 export const ROUTER_LAN = `${LAN_V4}.1`;
 export const LAN_CLIENT = `${LAN_V4}.100`;
+/** The LAN bridge's own address in the IPVS lab, where UML nodes reach the apiserver relay. */
+export const LAN_RELAY = `${LAN_V4}.250`;
 export const ROUTER_CLIENT_SIDE = '192.0.2.1';
 export const CLIENT = '192.0.2.2';
 export const ROUTER_ASN = 64512;

@@ -34,9 +34,15 @@ export function speakerArgs(o: SpeakerOptions, node: string): string[] {
   ];
 }
 
+/** Exits 0 once the speaker on this node answers /readyz. */
+export const READY_PROBE = [
+  process.execPath,
+  '-e',
+  `fetch('http://127.0.0.1:${HEALTH_PORT}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+];
+
 async function ready(lab: Lab, node: string): Promise<boolean> {
-  const script = `fetch('http://127.0.0.1:${HEALTH_PORT}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
-  const r = await lab.tryExec(node, [process.execPath, '-e', script]);
+  const r = await lab.tryExec(node, READY_PROBE);
   return r.code === 0;
 }
 

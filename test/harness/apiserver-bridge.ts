@@ -11,10 +11,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PID_FILE_ENV, startProcess, stopProcess, waitFor } from './processes.ts';
 import type { Managed } from './processes.ts';
+import { splice } from './splice.ts';
 
 const HELPER = fileURLToPath(new URL('tcp-to-unix.ts', import.meta.url));
 
 export class ApiserverBridge {
+  /** The apiserver's port, which the helpers listen on too. */
+  get port(): number {
+    return this.#port;
+  }
+
   readonly #host: string;
   readonly #port: number;
   readonly #socket: string;
@@ -31,24 +37,21 @@ export class ApiserverBridge {
   async listen(): Promise<void> {
     rmSync(this.#socket, { force: true });
     const server = createServer((inner) => {
-      const upstream = createConnection({ host: this.#host, port: this.#port });
-      inner.pipe(upstream).pipe(inner);
-      const close = () => {
-        inner.destroy();
-        upstream.destroy();
-      };
-      inner.on('error', close);
-      upstream.on('error', close);
+      splice(inner, createConnection({ host: this.#host, port: this.#port }));
     });
     await new Promise<void>((resolve) => server.listen(this.#socket, resolve));
     this.#server = server;
   }
 
-  /** Starts the helper inside `netns`; resolves once it listens. */
-  async into(netns: string, logFile: string): Promise<void> {
+  /**
+   * Starts the helper inside `netns`; resolves once it listens. It listens on
+   * the apiserver's own address unless `listenHost` names another (the IPVS
+   * lab's UML guests reach it over the LAN).
+   */
+  async into(netns: string, logFile: string, listenHost = this.#host): Promise<void> {
     const m = startProcess(
       'ip',
-      ['netns', 'exec', netns, process.execPath, HELPER, this.#host, String(this.#port), this.#socket],
+      ['netns', 'exec', netns, process.execPath, HELPER, listenHost, String(this.#port), this.#socket],
       logFile,
     );
     // `ip netns exec` execs node, so the pid is node's: record it for the global teardown.

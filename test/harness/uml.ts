@@ -11,13 +11,45 @@
 // processes vanish with it; nothing is left on the host but that directory,
 // which is removed.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const UML_KERNEL = '/usr/bin/linux.uml';
 export const UML_MODULES = '/usr/lib/uml/modules';
+
+/**
+ * What a guest needs to be an IPVS node: IPVS and its schedulers, veth and
+ * bridge for pods, dummy for the VIP device, nf_tables without the inet family
+ * (so the companion falls back) and the iptables-legacy companion's modules.
+ * The guest cannot autoload (its modprobe needs -d), so they are loaded up front.
+ */
+export const IPVS_NODE_MODULES: readonly string[] = [
+  'ip_vs',
+  'ip_vs_rr',
+  'ip_vs_wrr',
+  'ip_vs_lc',
+  'ip_vs_sh',
+  'veth',
+  'bridge',
+  'dummy',
+  'nf_tables',
+  'ip_tables',
+  'iptable_nat',
+  'iptable_filter',
+  'ip6_tables',
+  'ip6table_nat',
+  'ip6table_filter',
+  'xt_MASQUERADE',
+  'xt_mark',
+  'xt_comment',
+  'xt_conntrack',
+  'xt_tcpudp',
+  'xt_multiport',
+  'ipt_REJECT',
+  'ip6t_REJECT',
+];
 
 export interface UmlOptions {
   /** Modules to modprobe before the command (dependencies come with them). */
@@ -29,6 +61,8 @@ export interface UmlOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Working directory of the command inside the guest (a host path). */
   readonly cwd?: string;
+  /** UML network devices, e.g. `eth0=tuntap,tap-n1` for a tap made beforehand. */
+  readonly net?: readonly string[];
 }
 
 export interface UmlResult {
@@ -83,6 +117,78 @@ function initScript(dir: string, argv: readonly string[], options: UmlOptions): 
   ].join('\n');
 }
 
+/** Writes the init script into `dir` and returns the kernel's command line. */
+async function prepare(dir: string, argv: readonly string[], options: UmlOptions): Promise<string[]> {
+  const init = join(dir, 'init.sh');
+  await writeFile(init, initScript(dir, argv, options));
+  await chmod(init, 0o755);
+  return [
+    `mem=${options.memMb ?? 1536}M`,
+    'rootfstype=hostfs',
+    'rootflags=/',
+    'rw',
+    `init=${init}`,
+    'con=null',
+    'con0=null,fd:1',
+    ...(options.net ?? []),
+  ];
+}
+
+export interface UmlGuest {
+  readonly pid: number;
+  /** Resolves when the guest has gone, by itself or by stop(). */
+  readonly exited: Promise<void>;
+  /** Kills the guest (all its host processes) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots a long-running guest that runs `argv` until stopped, for the lab.
+ * With `netns`, UML runs inside that host namespace, so a tap device made
+ * there beforehand can be its network. The kernel console goes to `logFile`.
+ */
+export async function startUml(
+  argv: readonly string[],
+  options: UmlOptions & { netns?: string; logFile: string },
+): Promise<UmlGuest> {
+  const why = umlUnavailable();
+  if (why) throw new Error(`cannot run User-Mode Linux: ${why}`);
+  const dir = await mkdtemp(join(tmpdir(), 'lab-uml-'));
+  const shm = join(dir, 'shm');
+  await mkdir(shm);
+  const args = await prepare(dir, argv, options);
+  const log = openSync(options.logFile, 'a');
+  const [bin, ...rest] = options.netns
+    ? ['ip', 'netns', 'exec', options.netns, UML_KERNEL, ...args]
+    : [UML_KERNEL, ...args];
+  // Its own process group: UML runs as several host processes, and stop()
+  // signals the group so that none of them outlives the lab.
+  const child = spawn(bin!, rest, {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, TMPDIR: shm },
+    detached: true,
+  });
+  closeSync(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('UML did not start');
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    pid,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * Boots UML, runs `argv` in it and resolves with its output once the guest
  * has powered off. Boot takes a few seconds; run one scenario per boot.
@@ -96,23 +202,16 @@ export async function runInUml(argv: readonly string[], options: UmlOptions = {}
   try {
     const shm = join(dir, 'shm');
     await mkdir(shm);
-    const init = join(dir, 'init.sh');
-    await writeFile(init, initScript(dir, argv, options));
-    await chmod(init, 0o755);
-    const args = [
-      `mem=${options.memMb ?? 1536}M`,
-      'rootfstype=hostfs',
-      'rootflags=/',
-      'rw',
-      `init=${init}`,
-      'con=null',
-      'con0=null,fd:1',
-    ];
+    const args = await prepare(dir, argv, options);
     const consoleText = await new Promise<string>((resolve, reject) => {
       const child = spawn(UML_KERNEL, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, TMPDIR: shm },
       });
+      // A caller that exits (a benchmark stopped by a signal) takes its guest with it.
+      const killGuest = () => child.pid !== undefined && child.exitCode === null && child.kill('SIGKILL');
+      process.once('exit', killGuest);
+      child.once('close', () => process.off('exit', killGuest));
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
       child.stderr.on('data', (b: Buffer) => (out += b.toString('utf8')));

@@ -14,7 +14,7 @@
 // kernel in ipvs-companion.test.ts.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { runInUml, umlUnavailable } from '../../harness/uml.ts';
+import { IPVS_NODE_MODULES, runInUml, umlUnavailable } from '../../harness/uml.ts';
 import { PODS } from './topology.ts';
 
 const why = umlUnavailable();
@@ -59,30 +59,7 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
   beforeAll(async () => {
     const scenario = fileURLToPath(new URL('ipvs-scenario.ts', import.meta.url));
     const r = await runInUml([process.execPath, '--disable-warning=ExperimentalWarning', scenario], {
-      modules: [
-        'ip_vs',
-        'ip_vs_rr',
-        'ip_vs_lc',
-        'veth',
-        'bridge',
-        'dummy',
-        // nf_tables without the inet family: the companion probe must fall back.
-        'nf_tables',
-        // The iptables-legacy companion (the guest cannot autoload: its modprobe needs -d).
-        'ip_tables',
-        'iptable_nat',
-        'iptable_filter',
-        'ip6_tables',
-        'ip6table_nat',
-        'ip6table_filter',
-        'xt_MASQUERADE',
-        'xt_mark',
-        'xt_comment',
-        'xt_conntrack',
-        'xt_tcpudp',
-        'ipt_REJECT',
-        'ip6t_REJECT',
-      ],
+      modules: IPVS_NODE_MODULES,
       timeoutMs: 420_000,
     });
     if (r.code !== 0 || r.stdout.trim() === '') {

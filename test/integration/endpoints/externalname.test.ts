@@ -10,7 +10,7 @@ import { startOperator, waitReady } from '../../harness/operator-process.ts';
 import type { OperatorProcess } from '../../harness/operator-process.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { sharedKubeConfig, sharedKubeconfigPath, uniqueName } from '../../harness/shared.ts';
-import { Dnsmasq } from './helpers/dnsmasq.ts';
+import { Dnsmasq } from '../../harness/dnsmasq.ts';
 import { Kube } from './helpers/kube.ts';
 import { endpointsArgs } from './helpers/operator.ts';
 

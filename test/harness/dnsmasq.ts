@@ -3,8 +3,8 @@
 // under `domain` are local, so a missing AAAA is "no data", not "refused".
 // SIGHUP makes it read the hosts file again.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { freePort, startProcess, stopProcess } from '../../../harness/processes.ts';
-import type { Managed } from '../../../harness/processes.ts';
+import { freePort, startProcess, stopProcess } from './processes.ts';
+import type { Managed } from './processes.ts';
 
 export class Dnsmasq {
   readonly port: number;
