@@ -39,7 +39,11 @@ export interface DataplaneOptions {
   readonly cleanupLeftovers?: boolean;
   /** Prepended to every command, e.g. ['ip', 'netns', 'exec', 'node1'] in tests. */
   readonly commandPrefix?: readonly string[];
-  /** IPVS: companion nftables table, false where the kernel has none (UML). */
+  /**
+   * IPVS: the companion rules (masquerade marks, no-endpoint verdicts). By
+   * default the backend puts them in nftables, else iptables, else has none;
+   * false means none at all.
+   */
   readonly ipvsCompanion?: boolean;
   readonly run?: CommandRunner;
   readonly clock?: Clock;

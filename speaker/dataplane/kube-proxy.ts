@@ -42,7 +42,8 @@ export class KubeProxyFoundError extends Error {
   }
 }
 
-async function output(run: CommandRunner, argv: readonly string[]): Promise<string | null> {
+/** The stdout of argv, or null when it failed or the tool is not installed. */
+export async function commandOutput(run: CommandRunner, argv: readonly string[]): Promise<string | null> {
   try {
     const r = await run(argv);
     return r.code === 0 ? r.stdout : null;
@@ -55,12 +56,12 @@ async function output(run: CommandRunner, argv: readonly string[]): Promise<stri
 export async function findKubeProxy(run: CommandRunner, prefix: readonly string[] = []): Promise<string[]> {
   const iptables: string[] = [];
   for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save', 'iptables-save']) {
-    const out = await output(run, [...prefix, tool]);
+    const out = await commandOutput(run, [...prefix, tool]);
     if (out !== null) iptables.push(out);
   }
   return kubeProxyTraces({
-    nftRuleset: await output(run, [...prefix, 'nft', 'list', 'chains']),
+    nftRuleset: await commandOutput(run, [...prefix, 'nft', 'list', 'chains']),
     iptables,
-    links: await output(run, [...prefix, 'ip', '-o', 'link', 'show']),
+    links: await commandOutput(run, [...prefix, 'ip', '-o', 'link', 'show']),
   });
 }

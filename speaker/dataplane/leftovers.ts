@@ -5,32 +5,41 @@
 // startup, what belongs to Portico's modes other than the current one:
 //
 //   mode      removes
-//   none      table inet portico, table inet portico-ipvs, the IPVS virtual
-//             servers whose VIP is an address of portico-ipvs0, portico-ipvs0
-//   nftables  the IPVS leftovers (the last three of the above)
+//   none      table inet portico, and the IPVS leftovers: table inet
+//             portico-ipvs, the companion's iptables chains (PORTICO-IPVS-MARK,
+//             PORTICO-IPVS-POSTROUTING, PORTICO-IPVS-NOEP) and the jumps into
+//             them, the IPVS virtual servers whose VIP is an address of
+//             portico-ipvs0, portico-ipvs0
+//   nftables  the IPVS leftovers
 //   ipvs      table inet portico
 //
-// Nothing that is not Portico's is touched: other nftables tables, and any
-// IPVS virtual server whose address is not on portico-ipvs0 (kube-proxy's on
-// kube-ipvs0, NodePorts on the node's own addresses, firewall marks). A
-// missing tool or kernel feature (no nft, no ipvsadm, ip_vs not loaded) means
-// there is nothing of that kind to remove. ipvsadm is run only when
-// portico-ipvs0 holds addresses and ip_vs is loaded, since ipvsadm loads the
-// module when it is not.
+// Nothing that is not Portico's is touched: other nftables tables, other
+// iptables chains (KUBE-*, ...) and their rules, and any IPVS virtual server
+// whose address is not on portico-ipvs0 (kube-proxy's on kube-ipvs0,
+// NodePorts on the node's own addresses, firewall marks). A missing tool or
+// kernel feature (no nft, no ipvsadm, ip_vs not loaded, no iptables tables)
+// means there is nothing of that kind to remove. Reading a tool's state must
+// not load its modules on a node that never used them: ipvsadm is run only
+// when portico-ipvs0 holds addresses and ip_vs is loaded, and iptables-save
+// only for the tables /proc/net/ip_tables_names (ip6_tables_names) lists.
 //
 // planLeftovers is pure (observed text in, commands out); cleanupLeftovers
 // runs it through the usual injectable runner and prefix and never throws.
 import type { Logger } from 'pino';
-import { DEFAULT_IPVS_DEVICE } from './ipvs/backend.ts';
+import { DEFAULT_IPVS_DEVICE, IPTABLES_TOOLS } from './ipvs/backend.ts';
 import { DEFAULT_COMPANION_OPTIONS } from './ipvs/companion.ts';
+import { renderIptablesCleanup } from './ipvs/companion-iptables.ts';
+import type { IptablesTable } from './ipvs/companion-iptables.ts';
 import { parseAddresses } from './ipvs/plan.ts';
 import { parseSave, renderRestore } from './ipvs/restore.ts';
 import type { IpvsOp } from './ipvs/restore.ts';
 import { serviceArgs } from './ipvs/table.ts';
 import type { IpvsVirtual } from './ipvs/table.ts';
 import { canonicalIP } from './ip.ts';
+import { commandOutput as output } from './kube-proxy.ts';
 import { spawnCommand } from './nftables/executor.ts';
 import type { CommandRunner } from './nftables/executor.ts';
+import type { IPFamily } from './types.ts';
 
 export type LeftoverMode = 'none' | 'ipvs' | 'nftables';
 
@@ -41,6 +50,22 @@ export const IPVS_COMPANION_TABLE = DEFAULT_COMPANION_OPTIONS.table;
 export const IPVS_DEVICE = DEFAULT_IPVS_DEVICE;
 /** Present while ip_vs is loaded. */
 const PROC_IP_VS = '/proc/net/ip_vs';
+/** The iptables(-legacy) tables the kernel holds (in this network namespace), one per line. */
+export const PROC_IPTABLES_NAMES: Readonly<Record<IPFamily, string>> = {
+  4: '/proc/net/ip_tables_names',
+  6: '/proc/net/ip6_tables_names',
+};
+
+/** One family's iptables tables, as the save tool printed them. */
+export interface IptablesDump {
+  readonly family: IPFamily;
+  /** The restore tool paired with the save tool that read them (iptables-legacy-restore, ...). */
+  readonly restore: string;
+  /** `<save> -t nat`; '' when the kernel has no nat table (then it was not read). */
+  readonly nat: string;
+  /** `<save> -t filter`; '' likewise. */
+  readonly filter: string;
+}
 
 /** What the node holds, as the tools printed it; null where a tool was missing, failed or not asked. */
 export interface LeftoverObservation {
@@ -52,6 +77,8 @@ export interface LeftoverObservation {
   readonly deviceAddresses: string | null;
   /** `ipvsadm -Sn`. */
   readonly ipvsSave: string | null;
+  /** The iptables tables that can hold the IPVS companion's chains, per family that has any. */
+  readonly iptables: readonly IptablesDump[];
 }
 
 export const NOTHING_OBSERVED: LeftoverObservation = {
@@ -59,6 +86,7 @@ export const NOTHING_OBSERVED: LeftoverObservation = {
   links: null,
   deviceAddresses: null,
   ipvsSave: null,
+  iptables: [],
 };
 
 /** One command of the cleanup. */
@@ -111,6 +139,34 @@ export function deviceVips(json: string | null, device: string = IPVS_DEVICE): S
   return out;
 }
 
+/** The companion's tables (nat, filter) that /proc/net/ip_tables_names lists, in that order. */
+export function iptablesTableNames(text: string | null): IptablesTable[] {
+  const names = new Set((text ?? '').split('\n').map((l) => l.trim()));
+  return (['nat', 'filter'] as const).filter((t) => names.has(t));
+}
+
+/**
+ * The step that removes the IPVS companion's iptables chains and every jump
+ * into them from one family's dump (renderIptablesCleanup), or null when the
+ * dump holds none of them.
+ */
+export function iptablesStep(dump: IptablesDump): LeftoverStep | null {
+  const input = renderIptablesCleanup(DEFAULT_COMPANION_OPTIONS, dump);
+  if (input === '') return null;
+  const tool = dump.family === 4 ? 'iptables' : 'ip6tables';
+  const removes: string[] = [];
+  let table = '';
+  for (const line of input.split('\n')) {
+    const t = /^\*(\S+)$/.exec(line);
+    if (t?.[1]) table = t[1];
+    const jump = /^-D (\S+) .*-[jg] (\S+)$/.exec(line);
+    if (jump) removes.push(`${tool} ${table} jump ${jump[1]} -> ${jump[2]}`);
+    const chain = /^-X (\S+)$/.exec(line);
+    if (chain) removes.push(`${tool} ${table} chain ${chain[1]}`);
+  }
+  return { removes, argv: [dump.restore, '-w', '5', '--noflush'], input };
+}
+
 /** The virtual servers in `ipvsadm -Sn` output whose VIP is in `vips`, sorted by key. */
 export function porticoVirtuals(save: string | null, vips: ReadonlySet<string>): IpvsVirtual[] {
   if (save === null || vips.size === 0) return [];
@@ -129,7 +185,9 @@ export function porticoVirtuals(save: string | null, vips: ReadonlySet<string>):
 /**
  * The commands that remove what Portico's other modes left on the node, in
  * order: IPVS virtual servers (one `ipvsadm --restore`), nftables tables (one
- * `nft delete table` each), the dummy device. Empty when there is nothing.
+ * `nft delete table` each), the companion's iptables chains (one
+ * `iptables-restore --noflush` per family), the dummy device. Empty when there
+ * is nothing.
  */
 export function planLeftovers(mode: LeftoverMode, observed: LeftoverObservation): LeftoverStep[] {
   const kinds = leftoverKinds(mode);
@@ -152,6 +210,12 @@ export function planLeftovers(mode: LeftoverMode, observed: LeftoverObservation)
     if (tables.has(t))
       steps.push({ removes: [`nftables table inet ${t}`], argv: ['nft', 'delete', 'table', 'inet', t] });
   }
+  if (kinds.ipvs) {
+    for (const dump of observed.iptables) {
+      const step = iptablesStep(dump);
+      if (step) steps.push(step);
+    }
+  }
   if (kinds.ipvs && hasLink(observed.links)) {
     steps.push({
       removes: [`interface ${IPVS_DEVICE}`],
@@ -162,20 +226,46 @@ export function planLeftovers(mode: LeftoverMode, observed: LeftoverObservation)
   return steps;
 }
 
-async function output(run: CommandRunner, argv: readonly string[]): Promise<string | null> {
-  try {
-    const r = await run(argv);
-    return r.code === 0 ? r.stdout : null;
-  } catch {
-    return null; // the tool is not installed
+/**
+ * The companion's iptables tables, per family: only those the kernel already
+ * holds (/proc/net/ip_tables_names), since iptables-save loads the modules
+ * and creates the tables it is asked for. The tools are tried as the IPVS
+ * backend does (IPTABLES_TOOLS: iptables-legacy-save, then iptables-save);
+ * a family whose tools are all missing or failing has nothing to remove.
+ */
+export async function observeIptables(
+  run: CommandRunner,
+  prefix: readonly string[] = [],
+): Promise<IptablesDump[]> {
+  const dumps: IptablesDump[] = [];
+  for (const family of [4, 6] as const) {
+    const tables = iptablesTableNames(await output(run, [...prefix, 'cat', PROC_IPTABLES_NAMES[family]]));
+    if (tables.length === 0) continue;
+    for (const tools of IPTABLES_TOOLS[family]) {
+      const read: Record<IptablesTable, string> = { nat: '', filter: '' };
+      let ok = true;
+      for (const table of tables) {
+        const text = await output(run, [...prefix, tools.save, '-t', table]);
+        if (text === null) {
+          ok = false;
+          break;
+        }
+        read[table] = text;
+      }
+      if (ok) {
+        dumps.push({ family, restore: tools.restore, ...read });
+        break;
+      }
+    }
   }
+  return dumps;
 }
 
 /**
  * Reads what planLeftovers needs for `mode` (behind `prefix`), and no more:
  * the IPVS side only when the mode removes it, the device's addresses only
- * when it exists, and `ipvsadm -Sn` only when it has addresses and ip_vs is
- * loaded.
+ * when it exists, `ipvsadm -Sn` only when it has addresses and ip_vs is
+ * loaded, and the iptables tables only when the kernel holds them.
  */
 export async function observeLeftovers(
   mode: LeftoverMode,
@@ -184,8 +274,9 @@ export async function observeLeftovers(
 ): Promise<LeftoverObservation> {
   const nftTables = await output(run, [...prefix, 'nft', 'list', 'tables']);
   if (!leftoverKinds(mode).ipvs) return { ...NOTHING_OBSERVED, nftTables };
+  const iptables = await observeIptables(run, prefix);
   const links = await output(run, [...prefix, 'ip', '-o', 'link', 'show']);
-  if (!hasLink(links)) return { ...NOTHING_OBSERVED, nftTables, links };
+  if (!hasLink(links)) return { ...NOTHING_OBSERVED, nftTables, iptables, links };
   const deviceAddresses = await output(run, [...prefix, 'ip', '-j', 'addr', 'show', 'dev', IPVS_DEVICE]);
   // ipvsadm loads ip_vs when it is not loaded: ask it only when the module is there (its
   // /proc entry, per network namespace) and the device holds VIPs to look for.
@@ -193,7 +284,7 @@ export async function observeLeftovers(
     deviceVips(deviceAddresses).size > 0 &&
     (await output(run, [...prefix, 'test', '-e', PROC_IP_VS])) !== null;
   const ipvsSave = ask ? await output(run, [...prefix, 'ipvsadm', '-Sn']) : null;
-  return { nftTables, links, deviceAddresses, ipvsSave };
+  return { nftTables, links, deviceAddresses, ipvsSave, iptables };
 }
 
 export interface LeftoverCleanupOptions {

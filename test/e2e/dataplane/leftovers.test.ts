@@ -9,8 +9,8 @@
 // once the cleanup removed it, only pod-a does. Foreign tables, a same-named
 // table of another family and a foreign interface are never touched.
 //
-// IPVS, inside User-Mode Linux (this kernel has no IPVS): see
-// leftovers-ipvs-scenario.ts.
+// IPVS and the IPVS companion's iptables-legacy chains, inside User-Mode
+// Linux (this kernel has no IPVS): see leftovers-ipvs-scenario.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { cleanupLeftovers } from '../../../speaker/dataplane/leftovers.ts';
@@ -178,7 +178,26 @@ describe('leftover cleanup: IPVS in User-Mode Linux', () => {
   beforeAll(async () => {
     const scenario = fileURLToPath(new URL('leftovers-ipvs-scenario.ts', import.meta.url));
     const r = await runInUml([process.execPath, '--disable-warning=ExperimentalWarning', scenario], {
-      modules: ['ip_vs', 'ip_vs_rr', 'dummy'],
+      modules: [
+        'ip_vs',
+        'ip_vs_rr',
+        'dummy',
+        // The iptables-legacy companion and the foreign chains (the guest cannot autoload).
+        'ip_tables',
+        'iptable_nat',
+        'iptable_filter',
+        'ip6_tables',
+        'ip6table_nat',
+        'ip6table_filter',
+        'xt_MASQUERADE',
+        'xt_mark',
+        'xt_comment',
+        'xt_multiport',
+        'xt_conntrack',
+        'xt_tcpudp',
+        'ipt_REJECT',
+        'ip6t_REJECT',
+      ],
       timeoutMs: 240_000,
     });
     if (r.code !== 0 || r.stdout.trim() === '') {
@@ -197,22 +216,74 @@ describe('leftover cleanup: IPVS in User-Mode Linux', () => {
     '-A -t 203.0.113.1:30080 -s rr',
   ];
 
-  it('mode ipvs keeps every virtual server (and tolerates the guest having no nf_tables)', () => {
+  type Saved = Record<'4' | '6', Record<'nat' | 'filter', string>>;
+  /** The chain and rule lines of every saved table, without counters, tagged with family and table. */
+  const rules = (saved: unknown): string[] =>
+    Object.entries(saved as Saved).flatMap(([family, tables]) =>
+      Object.entries(tables).flatMap(([table, text]) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith('-A ') || l.startsWith(':'))
+          .map((l) => `${family} ${table} ${l.replace(/ \[\d+:\d+\]$/, '')}`),
+      ),
+    );
+  const JUMPS = (tool: string) => [
+    `${tool} nat jump PREROUTING -> PORTICO-IPVS-MARK`,
+    `${tool} nat jump OUTPUT -> PORTICO-IPVS-MARK`,
+    `${tool} nat jump POSTROUTING -> PORTICO-IPVS-POSTROUTING`,
+    `${tool} nat chain PORTICO-IPVS-MARK`,
+    `${tool} nat chain PORTICO-IPVS-POSTROUTING`,
+    `${tool} filter jump INPUT -> PORTICO-IPVS-NOEP`,
+    `${tool} filter jump OUTPUT -> PORTICO-IPVS-NOEP`,
+    `${tool} filter chain PORTICO-IPVS-NOEP`,
+  ];
+
+  it('the node holds the companion chains of both families next to foreign KUBE-* chains', () => {
+    const before = rules(obs['iptablesBefore']);
+    for (const family of ['4', '6']) {
+      for (const [table, chain] of [
+        ['nat', 'PORTICO-IPVS-MARK'],
+        ['nat', 'PORTICO-IPVS-POSTROUTING'],
+        ['filter', 'PORTICO-IPVS-NOEP'],
+        ['nat', 'KUBE-SERVICES'],
+        ['filter', 'KUBE-FIREWALL'],
+      ])
+        expect(before).toContain(`${family} ${table} :${chain} -`);
+      expect(before.filter((l) => l.startsWith(`${family} `) && / -j PORTICO-IPVS-/.test(l))).toHaveLength(5);
+    }
+  });
+
+  it('mode ipvs keeps every virtual server and the companion chains (and tolerates the guest having no nf_tables)', () => {
     expect(lines(obs['before'])).toHaveLength(NOT_PORTICO.length + 4);
     expect(lines(obs['afterIpvsMode'])).toEqual(lines(obs['before']));
+    expect(rules(obs['iptablesAfterIpvsMode'])).toEqual(rules(obs['iptablesBefore']));
     expect(obs['ipvsMode']).toEqual({ removed: [], failed: [] });
   });
 
-  it('mode none removes the virtual servers on portico-ipvs0 addresses and the device, nothing else', () => {
+  it('a namespace that never used iptables: nothing removed, and no iptables table created there', () => {
+    expect(obs['cleanNs']).toEqual({ removed: [], failed: [] });
+    expect(obs['cleanNamesAfter']).toEqual(obs['cleanNamesBefore']);
+  });
+
+  it('mode none removes the virtual servers on portico-ipvs0 addresses, the companion chains and jumps, and the device, nothing else', () => {
     expect(obs['none']).toEqual({
       removed: [
         'IPVS virtual server -t 192.0.2.10:80',
         'IPVS virtual server -t [2001:db8:3::10]:80',
         'IPVS virtual server -u 192.0.2.10:53',
+        ...JUMPS('iptables'),
+        ...JUMPS('ip6tables'),
         'interface portico-ipvs0',
       ],
       failed: [],
     });
+    // Exactly Portico's chains and the jumps into them are gone; KUBE-* and the rest are as they were.
+    const after = rules(obs['iptablesAfterNone']);
+    expect(after).toEqual(rules(obs['iptablesBefore']).filter((l) => !l.includes('PORTICO-IPVS')));
+    expect(after).toContain(
+      '4 nat -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    );
+    expect(after).toContain('6 filter -A INPUT -j KUBE-FIREWALL');
     expect(lines(obs['afterNone'])).toEqual([...NOT_PORTICO].sort());
     const links = String(obs['links']);
     expect(links).not.toMatch(/^\d+:\s+portico-ipvs0[:@]/m);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   KubeProxyFoundError,
+  commandOutput,
   findKubeProxy,
   kubeProxyTraces,
 } from '../../../speaker/dataplane/kube-proxy.ts';
@@ -55,5 +56,19 @@ describe('findKubeProxy', () => {
     ]);
     expect(calls.every((c) => c.startsWith('ip netns exec n '))).toBe(true);
     expect(calls).toContain('ip netns exec n nft list chains');
+  });
+});
+
+describe('commandOutput', () => {
+  it('is the stdout on success, and null when the command fails or the tool is missing', async () => {
+    const run: CommandRunner = async (argv) => {
+      if (argv[0] === 'missing') throw new Error('spawn missing ENOENT');
+      return argv[0] === 'ok'
+        ? { code: 0, stdout: 'out\n', stderr: '' }
+        : { code: 2, stdout: 'partial', stderr: 'bad' };
+    };
+    expect(await commandOutput(run, ['ok'])).toBe('out\n');
+    expect(await commandOutput(run, ['fails'])).toBeNull();
+    expect(await commandOutput(run, ['missing'])).toBeNull();
   });
 });
