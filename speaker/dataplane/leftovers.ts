@@ -6,8 +6,8 @@
 //
 //   mode      removes
 //   none      table inet portico, and the IPVS leftovers: table inet
-//             portico-ipvs, the companion's iptables chains (PORTICO-IPVS-MARK,
-//             PORTICO-IPVS-POSTROUTING, PORTICO-IPVS-NOEP) and the jumps into
+//             portico-ipvs, the companion's iptables chains (PORTICO-IPVS-*:
+//             MARK, POSTROUTING, NOEP, FILTER) and the jumps into
 //             them, the IPVS virtual servers whose VIP is an address of
 //             portico-ipvs0, portico-ipvs0
 //   nftables  the IPVS leftovers

@@ -9,10 +9,15 @@
 //   --random-fully`;
 // - filter: for new connections in INPUT and OUTPUT, REJECT when a Service has
 //   no usable endpoint, DROP when only non-local ones exist and the policy is
-//   Local.
+//   Local;
+// - filter: the VIP port filter, for new connections in INPUT: per VIP, a
+//   RETURN for each `proto --dport` a Service serves on it, then REJECT for
+//   anything else to that VIP (no ipset: one rule per served port and one per
+//   VIP, the same set semantics as the nftables table).
 //
 // Everything lives in private chains (`PORTICO-IPVS-MARK`,
-// `PORTICO-IPVS-POSTROUTING` in nat, `PORTICO-IPVS-NOEP` in filter). Each
+// `PORTICO-IPVS-POSTROUTING` in nat, `PORTICO-IPVS-NOEP` and
+// `PORTICO-IPVS-FILTER` in filter). Each
 // sync is one `iptables-restore --noflush` run: declaring a chain that exists
 // flushes it, so the chains are refilled whole, and each table is committed
 // at once. The jumps from the built-in chains are inserted only when a
@@ -21,6 +26,7 @@
 import { formatCIDR, parseCIDR } from '../ip.ts';
 import { activeEndpoints } from '../types.ts';
 import type { DesiredState, IPFamily, VirtualService } from '../types.ts';
+import { filteredVips, servedOnVips } from './companion.ts';
 import type { CompanionOptions } from './companion.ts';
 
 export type IptablesTable = 'nat' | 'filter';
@@ -29,6 +35,7 @@ export interface IptablesChains {
   readonly mark: string;
   readonly postrouting: string;
   readonly noEndpoints: string;
+  readonly vipFilter: string;
 }
 
 /** iptables chain names are at most 28 characters. */
@@ -41,6 +48,7 @@ export function iptablesChains(options: Pick<CompanionOptions, 'table'>): Iptabl
     mark: `${prefix}-MARK`,
     postrouting: `${prefix}-POSTROUTING`,
     noEndpoints: `${prefix}-NOEP`,
+    vipFilter: `${prefix}-FILTER`,
   };
   for (const name of Object.values(chains)) {
     if (name.length > MAX_CHAIN || !/^[A-Z0-9][A-Z0-9_-]*$/.test(name))
@@ -59,7 +67,7 @@ export interface IptablesJump {
   readonly rule: string;
 }
 
-/** The five jumps from the built-in chains into the private ones. */
+/** The six jumps from the built-in chains into the private ones. */
 export function iptablesJumps(chains: IptablesChains): IptablesJump[] {
   const marks = `-m comment --comment "portico-ipvs masquerade marks" -j ${chains.mark}`;
   const newConn = `-m conntrack --ctstate NEW -m comment --comment "portico-ipvs no-endpoint verdicts" -j ${chains.noEndpoints}`;
@@ -74,6 +82,13 @@ export function iptablesJumps(chains: IptablesChains): IptablesJump[] {
     },
     { table: 'filter', from: 'INPUT', to: chains.noEndpoints, rule: newConn },
     { table: 'filter', from: 'OUTPUT', to: chains.noEndpoints, rule: newConn },
+    // Input only: the node's own connections to a VIP come in through loopback too.
+    {
+      table: 'filter',
+      from: 'INPUT',
+      to: chains.vipFilter,
+      rule: `-m conntrack --ctstate NEW -m comment --comment "portico-ipvs vip port filter" -j ${chains.vipFilter}`,
+    },
   ];
 }
 
@@ -168,6 +183,17 @@ export function renderIptablesCompanion(
       (options.masqueradeAll ? masq : cluster).push(`-A ${chains.mark} ${match(vs)} ${setMark}`);
     else if (!vs.externalLocal) masq.push(`-A ${chains.mark} ${match(vs)} ${setMark}`);
   }
+  // Per VIP: its served ports return, anything else is rejected.
+  const prefixLen = family === 4 ? 32 : 128;
+  const served = new Map<string, string[]>();
+  for (const vs of servedOnVips(state))
+    served.set(vs.vip, [...(served.get(vs.vip) ?? []), `-A ${chains.vipFilter} ${match(vs)} -j RETURN`]);
+  const vipFilter = filteredVips(state)
+    .filter((ip) => ip.includes(':') === (family === 6))
+    .flatMap((ip) => [
+      ...(served.get(ip) ?? []),
+      `-A ${chains.vipFilter} -d ${ip}/${prefixLen} -m comment --comment "portico-ipvs vip, port not served" -j REJECT`,
+    ]);
   const cidrs = options.clusterCIDRs.flatMap((t) => {
     const c = parseCIDR(t);
     return c && c.family === family ? [formatCIDR(c)] : [];
@@ -197,8 +223,10 @@ export function renderIptablesCompanion(
     'COMMIT',
     '*filter',
     `:${chains.noEndpoints} - [0:0]`,
+    `:${chains.vipFilter} - [0:0]`,
     ...filter.remove,
     ...noEndpoints,
+    ...vipFilter,
     ...filter.insert,
     'COMMIT',
     '',

@@ -3,6 +3,8 @@
 // family, so there they go to iptables-legacy, see ipvs.test.ts). For the
 // nftables table it checks that the kernel takes it as rendered, that a
 // re-render replaces it whole, and that the sets hold what the model says;
+// with real packets, that its VIP port filter refuses a node listener's port
+// on a VIP while the served port and the node's own address still answer;
 // for the iptables fallback, that iptables-legacy-restore and
 // ip6tables-legacy-restore take the chains, that repeated syncs never
 // duplicate a jump, that a full sync repairs one deleted by hand, and that
@@ -15,9 +17,10 @@ import {
   renderIptablesCompanion,
 } from '../../../speaker/dataplane/ipvs/companion-iptables.ts';
 import type { DesiredState } from '../../../speaker/dataplane/types.ts';
-import { netnsUnavailable } from '../netns/netns.ts';
+import { helperScript, netnsUnavailable } from '../netns/netns.ts';
 import { model, service, threePods } from '../../unit/dataplane/helpers.ts';
 import { PdpLab } from './pdp-lab.ts';
+import { probe } from './topology.ts';
 
 const unavailable = await netnsUnavailable();
 if (unavailable) throw new Error(`companion table tests cannot run here: ${unavailable}`);
@@ -86,6 +89,72 @@ describe('IPVS companion table in nftables', () => {
     const tables = await lab.exec('node', ['nft', 'list', 'tables']);
     expect(tables.trim()).toBe('table inet portico-ipvs');
   });
+});
+
+describe('the VIP port filter of the nftables table, with real packets', () => {
+  // This kernel has no IPVS: a plain listener on the served port stands in for
+  // it. The VIPs are local addresses, as the backend makes them.
+  const lab = new PdpLab('cmpf');
+  const HOST_PORT = 2222;
+  const server = (name: string, port: number) =>
+    lab.start(
+      'node',
+      [
+        process.execPath,
+        '--disable-warning=ExperimentalWarning',
+        helperScript('hello-server.ts'),
+        name,
+        String(port),
+      ],
+      /listening/,
+      20_000,
+    );
+  beforeAll(async () => {
+    await lab.addNamespace('node');
+    await lab.addNamespace('client');
+    await lab.link('client', 'eth0', 'node', 'up0');
+    await lab.addr('client', 'eth0', '203.0.113.2/24');
+    await lab.addr('node', 'up0', '203.0.113.1/24');
+    await lab.exec('client', ['ip', 'route', 'add', '192.0.2.0/24', 'via', '203.0.113.1']);
+    // Local addresses, as on portico-ipvs0 (this kernel has no dummy module; the filter ignores the device).
+    await lab.addr('node', 'lo', '192.0.2.10/32');
+    await lab.exec('node', ['ip', 'addr', 'add', '2001:db8:3::10/128', 'dev', 'lo']);
+    await server('node-host', HOST_PORT); // as sshd or the kubelet: every address
+    await server('service', 80); // the stand-in for IPVS on the Service port
+  }, 60_000);
+  afterAll(async () => {
+    await lab.cleanup();
+  });
+
+  const state = model(
+    [
+      service('web', {
+        type: 'NodePort',
+        clusterIP: '192.0.2.10',
+        clusterIPs: ['192.0.2.10', '2001:db8:3::10'],
+        ipFamilies: ['IPv4', 'IPv6'],
+        ipFamilyPolicy: 'RequireDualStack',
+        ports: [{ ...HTTP_PORT, nodePort: 30080 }],
+      }),
+    ],
+    [threePods('web')],
+  );
+  const bodies = async (from: string, ip: string, port: number): Promise<string[]> =>
+    (await probe(lab, from, ip, port, 1, 3000)).map((r) => (r.ok ? (r.body ?? '') : `error:${r.code}`));
+
+  it('refuses new connections to a VIP on ports no Service serves; the Service port and node addresses answer', async () => {
+    // Without the table the VIP leaks the node's listener.
+    expect(await bodies('client', '192.0.2.10', HOST_PORT)).toEqual(['Hello from node-host']);
+    await lab.exec('node', ['nft', '-f', '-'], renderCompanion(state, options));
+    const refused = ['error:ECONNREFUSED'];
+    expect(await bodies('client', '192.0.2.10', HOST_PORT)).toEqual(refused);
+    expect(await bodies('node', '192.0.2.10', HOST_PORT)).toEqual(refused);
+    expect(await bodies('node', '2001:db8:3::10', HOST_PORT)).toEqual(refused);
+    expect(await bodies('client', '192.0.2.10', 80)).toEqual(['Hello from service']);
+    expect(await bodies('node', '192.0.2.10', 80)).toEqual(['Hello from service']);
+    // The node address is no VIP: its listeners are untouched.
+    expect(await bodies('client', '203.0.113.1', HOST_PORT)).toEqual(['Hello from node-host']);
+  }, 60_000);
 });
 
 describe('IPVS companion chains in iptables-legacy (the fallback)', () => {

@@ -44,6 +44,8 @@ export const GRACE_MS = 3000;
 /** The pod on the other node, and this node's address towards that node. */
 export const REMOTE_POD = { name: 'pod-x', v4: '198.18.1.10' } as const;
 export const NODE_TO_NODE2_V4 = '198.18.0.1';
+/** A port no Service uses, where a process of the node itself (not a pod) listens on every address. */
+export const HOST_PORT = 2222;
 /** Pod CIDRs: ClusterIP traffic from elsewhere (the client) is masqueraded. */
 const CLUSTER_CIDRS = ['198.51.100.0/24', '198.18.1.0/24'];
 /** Timeouts for a single-CPU guest on a busy host. */
@@ -193,7 +195,23 @@ async function main(): Promise<void> {
       filter: await save('iptables-legacy-save', 'filter'),
       nat6: await save('ip6tables-legacy-save', 'nat'),
       nftTables: (await lab.tryExec('node', ['nft', 'list', 'tables'])).stdout,
+      filter6: await save('ip6tables-legacy-save', 'filter'),
     };
+    // A node process listening on every address (as sshd or the kubelet): the
+    // VIPs on the dummy device are local addresses, so only the VIP port
+    // filter keeps it off them.
+    await lab.start(
+      'node',
+      [
+        process.execPath,
+        '--disable-warning=ExperimentalWarning',
+        helperScript('hello-server.ts'),
+        'node-host',
+        String(HOST_PORT),
+      ],
+      /listening/,
+      120_000,
+    );
 
     observations['clusterIP'] = bodies(await probe(lab, 'node', '192.0.2.10', 80, 30, SLOW));
     observations['clusterIP6'] = bodies(await probe(lab, 'node', '2001:db8:3::10', 80, 30, SLOW));
@@ -209,6 +227,7 @@ async function main(): Promise<void> {
     const remoteClusterIP = await probe(lab, 'client', '192.0.2.15', 80, 6, SLOW);
     await backend.removeCompanion();
     const withoutCompanion = await probe(lab, 'client', NODE_V4, 30083, 2, 4000);
+    const leakWithoutCompanion = bodies(await probe(lab, 'client', '192.0.2.10', HOST_PORT, 1, 5000));
     const restoredSync = await sync(true);
     const restored = await probe(lab, 'client', NODE_V4, 30083, 3, SLOW);
     observations['remote'] = {
@@ -218,6 +237,17 @@ async function main(): Promise<void> {
       restoredSync,
       restored: bodies(restored),
       natAfterRestore: await save('iptables-legacy-save', 'nat'),
+    };
+    observations['vipFilter'] = {
+      leakWithoutCompanion,
+      fromClient: bodies(await probe(lab, 'client', '192.0.2.10', HOST_PORT, 1, 5000)),
+      fromPod: bodies(await probe(lab, PODS[0].name, '192.0.2.10', HOST_PORT, 1, 5000)),
+      fromNode: bodies(await probe(lab, 'node', '192.0.2.10', HOST_PORT, 1, 5000)),
+      fromPod6: bodies(await probe(lab, PODS[0].name, '2001:db8:3::10', HOST_PORT, 1, 5000)),
+      // Served ports still work, and the node's own address is untouched.
+      servedFromClient: bodies(await probe(lab, 'client', '192.0.2.10', 80, 3, SLOW)),
+      servedFromNode: bodies(await probe(lab, 'node', '192.0.2.10', 80, 3, SLOW)),
+      nodeAddress: bodies(await probe(lab, 'client', NODE_V4, HOST_PORT, 1, SLOW)),
     };
     observations['empty'] = {
       fromNode: bodies(await probe(lab, 'node', '192.0.2.12', 80, 1, 5000)),

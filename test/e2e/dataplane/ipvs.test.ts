@@ -175,6 +175,23 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
         ),
       ),
     );
+    // The VIP port filter: per VIP its served ports return, then REJECT; node addresses are not in it.
+    expect(filter).toContain(
+      '-A INPUT -m conntrack --ctstate NEW -m comment --comment "portico-ipvs vip port filter" -j PORTICO-IPVS-FILTER',
+    );
+    const vipFilter = filter.filter((l) => l.startsWith('-A PORTICO-IPVS-FILTER '));
+    expect(vipFilter.filter((l) => l.includes('192.0.2.10/32'))).toEqual([
+      '-A PORTICO-IPVS-FILTER -d 192.0.2.10/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http clusterIP" -j RETURN',
+      '-A PORTICO-IPVS-FILTER -d 192.0.2.10/32 -m comment --comment "portico-ipvs vip, port not served" -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+    expect(vipFilter.filter((l) => l.endsWith('-j REJECT --reject-with icmp-port-unreachable'))).toHaveLength(
+      6,
+    );
+    expect(vipFilter.some((l) => l.includes('203.0.113.1') || l.includes('198.51.100.1/'))).toBe(false);
+    expect(lines(ipt['filter6']).filter((l) => l.startsWith('-A PORTICO-IPVS-FILTER '))).toEqual([
+      '-A PORTICO-IPVS-FILTER -d 2001:db8:3::10/128 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http clusterIP" -j RETURN',
+      '-A PORTICO-IPVS-FILTER -d 2001:db8:3::10/128 -m comment --comment "portico-ipvs vip, port not served" -j REJECT --reject-with icmp6-port-unreachable',
+    ]);
     // IPv6 through ip6tables-legacy: the chains and jumps are there too.
     expect(lines(ipt['nat6'])).toContain(
       '-A POSTROUTING -m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
@@ -196,6 +213,22 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
     });
     expect(remote['restored']).toEqual(Array(3).fill('Hello from pod-x'));
     expect(lines(remote['natAfterRestore']).filter((l) => l.startsWith('-A PREROUTING '))).toHaveLength(1);
+  });
+
+  it('a node process on a port no Service uses is not reachable through a VIP (the VIP port filter), while the Service port and the node address still are', () => {
+    const f = obs['vipFilter'] ?? {};
+    // Without the companion the VIP leaks the node's listener: the test would see it.
+    expect(f['leakWithoutCompanion']).toEqual(['Hello from node-host']);
+    const refused = ['error:ECONNREFUSED'];
+    expect(f['fromClient']).toEqual(refused);
+    expect(f['fromPod']).toEqual(refused);
+    expect(f['fromNode']).toEqual(refused);
+    expect(f['fromPod6']).toEqual(refused);
+    expect(f['servedFromClient']).toHaveLength(3);
+    expect(ALL).toEqual(expect.arrayContaining(distinct(f['servedFromClient'])));
+    expect(ALL).toEqual(expect.arrayContaining(distinct(f['servedFromNode'])));
+    expect(f['servedFromNode']).toHaveLength(3);
+    expect(f['nodeAddress']).toEqual(['Hello from node-host']);
   });
 
   it('ClusterIP: 30 requests from the node reach all three pods', () => {
@@ -282,7 +315,7 @@ describe('IPVS data path in User-Mode Linux, real packets', () => {
     const jumps = [...lines(agent['nat']), ...lines(agent['filter'])].filter((l) =>
       /^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT) .*-j PORTICO-IPVS-/.test(l),
     );
-    expect(jumps).toHaveLength(5);
-    expect(new Set(jumps).size).toBe(5);
+    expect(jumps).toHaveLength(6);
+    expect(new Set(jumps).size).toBe(6);
   });
 });

@@ -259,7 +259,9 @@ describe('IpvsBackend', () => {
       '-m comment --comment "portico-ipvs masquerade" -j PORTICO-IPVS-POSTROUTING',
     ]);
     expect(v4?.rules('nat', 'OUTPUT')).toHaveLength(1);
-    expect(v4?.rules('filter', 'INPUT')).toHaveLength(1);
+    // INPUT: one jump to the no-endpoint verdicts, one to the VIP port filter.
+    expect(v4?.rules('filter', 'INPUT')).toHaveLength(2);
+    expect(new Set(v4?.rules('filter', 'INPUT')).size).toBe(2);
   });
 
   it('iptables: a failed restore fails the sync, and the next one is full and writes again', async () => {

@@ -94,7 +94,11 @@ describe('renderIptablesCompanion', () => {
       ':PORTICO-IPVS-MARK - [0:0]',
       ':PORTICO-IPVS-POSTROUTING - [0:0]',
     ]);
-    expect(block(script, 'filter').slice(0, 2)).toEqual(['*filter', ':PORTICO-IPVS-NOEP - [0:0]']);
+    expect(block(script, 'filter').slice(0, 3)).toEqual([
+      '*filter',
+      ':PORTICO-IPVS-NOEP - [0:0]',
+      ':PORTICO-IPVS-FILTER - [0:0]',
+    ]);
     expect(script.split('\n').filter((l) => l === 'COMMIT')).toHaveLength(2);
     // Only private chains are written; built-in chains get nothing without a read-back.
     expect(
@@ -197,16 +201,20 @@ describe('the jumps from the built-in chains', () => {
   const chains = iptablesChains(DEFAULT_COMPANION_OPTIONS);
   const jumps = iptablesJumps(chains);
 
-  it('nat PREROUTING and OUTPUT jump to the marks, POSTROUTING to masquerade, filter INPUT and OUTPUT (new connections) to the verdicts', () => {
+  it('nat PREROUTING and OUTPUT jump to the marks, POSTROUTING to masquerade, filter INPUT and OUTPUT (new connections) to the verdicts, INPUT to the VIP filter', () => {
     expect(jumps.map((j) => `${j.table} ${j.from} -> ${j.to}`)).toEqual([
       'nat PREROUTING -> PORTICO-IPVS-MARK',
       'nat OUTPUT -> PORTICO-IPVS-MARK',
       'nat POSTROUTING -> PORTICO-IPVS-POSTROUTING',
       'filter INPUT -> PORTICO-IPVS-NOEP',
       'filter OUTPUT -> PORTICO-IPVS-NOEP',
+      'filter INPUT -> PORTICO-IPVS-FILTER',
     ]);
     expect(jumps[3]?.rule).toBe(
       '-m conntrack --ctstate NEW -m comment --comment "portico-ipvs no-endpoint verdicts" -j PORTICO-IPVS-NOEP',
+    );
+    expect(jumps[5]?.rule).toBe(
+      '-m conntrack --ctstate NEW -m comment --comment "portico-ipvs vip port filter" -j PORTICO-IPVS-FILTER',
     );
   });
 
@@ -218,7 +226,7 @@ describe('the jumps from the built-in chains', () => {
     );
     // Each insert is in its own table's block, after the chain it jumps to is declared.
     expect(block(script, 'nat').filter((l) => l.startsWith('-I '))).toHaveLength(3);
-    expect(block(script, 'filter').filter((l) => l.startsWith('-I '))).toHaveLength(2);
+    expect(block(script, 'filter').filter((l) => l.startsWith('-I '))).toHaveLength(3);
   });
 
   it('applied twice with read-backs, the jumps are there once and the private chains hold one copy', () => {
@@ -270,7 +278,7 @@ describe('the jumps from the built-in chains', () => {
     apply(sim, renderIptablesCompanion(state, CIDRS, 4, saved));
     expect(sim.rules('nat', 'PREROUTING')).toEqual([jumps[0]?.rule]);
     expect(sim.rules('nat', 'OUTPUT')).toEqual([jumps[1]?.rule]);
-    expect(sim.rules('filter', 'INPUT')).toEqual([jumps[3]?.rule]);
+    expect(sim.rules('filter', 'INPUT')).toEqual([jumps[5]?.rule, jumps[3]?.rule]);
   });
 
   it('parses iptables-save as the real tool prints it', () => {
@@ -319,5 +327,71 @@ describe('renderIptablesCleanup', () => {
     expect(sim.rules('filter', 'FORWARD')).toEqual(['-j ACCEPT']);
     expect(sim.rules('filter', 'INPUT')).toEqual([]);
     expect(renderIptablesCleanup(DEFAULT_COMPANION_OPTIONS, observe(sim))).toBe('');
+  });
+});
+
+describe('the VIP port filter in iptables (kube-proxy KUBE-IPVS-FILTER, without ipset)', () => {
+  const chain = 'PORTICO-IPVS-FILTER';
+  const NOT_SERVED = '-m comment --comment "portico-ipvs vip, port not served" -j REJECT';
+
+  it('per VIP: a RETURN for each served port, then REJECT for the rest of that VIP', () => {
+    const script = renderIptablesCompanion(state, DEFAULT_COMPANION_OPTIONS, 4);
+    expect(rules(script, chain)).toEqual([
+      '-d 192.0.2.10/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http clusterIP" -j RETURN',
+      `-d 192.0.2.10/32 ${NOT_SERVED}`,
+      '-d 192.0.2.12/32 -p tcp -m tcp --dport 80 -m comment --comment "default/empty:http clusterIP" -j RETURN',
+      `-d 192.0.2.12/32 ${NOT_SERVED}`,
+      '-d 192.0.2.14/32 -p tcp -m tcp --dport 80 -m comment --comment "default/local:http clusterIP" -j RETURN',
+      `-d 192.0.2.14/32 ${NOT_SERVED}`,
+      '-d 192.0.2.20/32 -p tcp -m tcp --dport 80 -m comment --comment "default/dual:http clusterIP" -j RETURN',
+      `-d 192.0.2.20/32 ${NOT_SERVED}`,
+      '-d 192.0.2.53/32 -p udp -m udp --dport 53 -m comment --comment "default/dns:dns clusterIP" -j RETURN',
+      `-d 192.0.2.53/32 ${NOT_SERVED}`,
+    ]);
+  });
+
+  it('node addresses (NodePorts) are not filtered, and nothing matches a destination that is not a VIP', () => {
+    const script = renderIptablesCompanion(state, DEFAULT_COMPANION_OPTIONS, 4);
+    expect(rules(script, chain).some((r) => r.includes('203.0.113.1'))).toBe(false);
+    expect(rules(script, chain).every((r) => /^-d 192\.0\.2\.\d+\/32 /.test(r))).toBe(true);
+  });
+
+  it('IPv6: only the VIPs of that family, /128', () => {
+    const script = renderIptablesCompanion(state, DEFAULT_COMPANION_OPTIONS, 6);
+    expect(rules(script, chain)).toEqual([
+      '-d 2001:db8:3::20/128 -p tcp -m tcp --dport 80 -m comment --comment "default/dual:http clusterIP" -j RETURN',
+      `-d 2001:db8:3::20/128 ${NOT_SERVED}`,
+    ]);
+  });
+
+  it('LoadBalancer IPs and externalIPs are VIPs too; one that is also a node address is left alone', () => {
+    const lb = model(
+      [
+        service('web', {
+          type: 'LoadBalancer',
+          clusterIP: '192.0.2.10',
+          externalIPs: ['198.18.5.5', '203.0.113.1'],
+          ports: [{ ...HTTP_PORT, nodePort: 30080 }],
+        }),
+      ],
+      [threePods('web')],
+    );
+    const script = renderIptablesCompanion(lb, DEFAULT_COMPANION_OPTIONS, 4);
+    expect(rules(script, chain)).toEqual([
+      '-d 192.0.2.10/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http clusterIP" -j RETURN',
+      `-d 192.0.2.10/32 ${NOT_SERVED}`,
+      '-d 198.18.5.5/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http externalIP" -j RETURN',
+      `-d 198.18.5.5/32 ${NOT_SERVED}`,
+    ]);
+  });
+
+  it('is refilled whole with the state, and removed by the cleanup', () => {
+    const sim = new IptablesSim();
+    apply(sim, renderIptablesCompanion(state, CIDRS, 4, observe(sim)));
+    expect(sim.rules('filter', chain)).toHaveLength(10);
+    apply(sim, renderIptablesCompanion(model([]), CIDRS, 4));
+    expect(sim.rules('filter', chain)).toEqual([]);
+    apply(sim, renderIptablesCleanup(DEFAULT_COMPANION_OPTIONS, observe(sim)));
+    expect(sim.chains('filter')).toEqual(['INPUT', 'FORWARD', 'OUTPUT']);
   });
 });
