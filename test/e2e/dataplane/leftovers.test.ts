@@ -17,7 +17,7 @@ import { cleanupLeftovers } from '../../../speaker/dataplane/leftovers.ts';
 import type { LeftoverCleanupResult, LeftoverMode } from '../../../speaker/dataplane/leftovers.ts';
 import { NftablesBackend } from '../../../speaker/dataplane/nftables/backend.ts';
 import { NftExecutor } from '../../../speaker/dataplane/nftables/executor.ts';
-import { runInUml, umlUnavailable } from '../../harness/uml.ts';
+import { IPVS_NODE_MODULES, runInUml, umlUnavailable } from '../../harness/uml.ts';
 import { model, service, threePods } from '../../unit/dataplane/helpers.ts';
 import { netnsUnavailable } from '../netns/netns.ts';
 import { PdpLab } from './pdp-lab.ts';
@@ -178,26 +178,7 @@ describe('leftover cleanup: IPVS in User-Mode Linux', () => {
   beforeAll(async () => {
     const scenario = fileURLToPath(new URL('leftovers-ipvs-scenario.ts', import.meta.url));
     const r = await runInUml([process.execPath, '--disable-warning=ExperimentalWarning', scenario], {
-      modules: [
-        'ip_vs',
-        'ip_vs_rr',
-        'dummy',
-        // The iptables-legacy companion and the foreign chains (the guest cannot autoload).
-        'ip_tables',
-        'iptable_nat',
-        'iptable_filter',
-        'ip6_tables',
-        'ip6table_nat',
-        'ip6table_filter',
-        'xt_MASQUERADE',
-        'xt_mark',
-        'xt_comment',
-        'xt_multiport',
-        'xt_conntrack',
-        'xt_tcpudp',
-        'ipt_REJECT',
-        'ip6t_REJECT',
-      ],
+      modules: IPVS_NODE_MODULES,
       timeoutMs: 240_000,
     });
     if (r.code !== 0 || r.stdout.trim() === '') {
@@ -233,9 +214,11 @@ describe('leftover cleanup: IPVS in User-Mode Linux', () => {
     `${tool} nat jump POSTROUTING -> PORTICO-IPVS-POSTROUTING`,
     `${tool} nat chain PORTICO-IPVS-MARK`,
     `${tool} nat chain PORTICO-IPVS-POSTROUTING`,
+    `${tool} filter jump INPUT -> PORTICO-IPVS-FILTER`,
     `${tool} filter jump INPUT -> PORTICO-IPVS-NOEP`,
     `${tool} filter jump OUTPUT -> PORTICO-IPVS-NOEP`,
     `${tool} filter chain PORTICO-IPVS-NOEP`,
+    `${tool} filter chain PORTICO-IPVS-FILTER`,
   ];
 
   it('the node holds the companion chains of both families next to foreign KUBE-* chains', () => {
@@ -245,11 +228,12 @@ describe('leftover cleanup: IPVS in User-Mode Linux', () => {
         ['nat', 'PORTICO-IPVS-MARK'],
         ['nat', 'PORTICO-IPVS-POSTROUTING'],
         ['filter', 'PORTICO-IPVS-NOEP'],
+        ['filter', 'PORTICO-IPVS-FILTER'],
         ['nat', 'KUBE-SERVICES'],
         ['filter', 'KUBE-FIREWALL'],
       ])
         expect(before).toContain(`${family} ${table} :${chain} -`);
-      expect(before.filter((l) => l.startsWith(`${family} `) && / -j PORTICO-IPVS-/.test(l))).toHaveLength(5);
+      expect(before.filter((l) => l.startsWith(`${family} `) && / -j PORTICO-IPVS-/.test(l))).toHaveLength(6);
     }
   });
 
