@@ -31,9 +31,7 @@ export function shareApiConnections(kc: KubeConfig): KubeConfig {
   if (shared.has(kc)) return kc;
   const target = kc as unknown as DispatcherFactory;
   if (typeof target.createDispatcher !== 'function') {
-    throw new Error(
-      'client-node no longer has KubeConfig.createDispatcher: revisit lib/api-connections.ts',
-    );
+    throw new Error('client-node no longer has KubeConfig.createDispatcher: revisit lib/api-connections.ts');
   }
   const create = target.createDispatcher.bind(kc);
   let current: { key: string; dispatcher: Closable | undefined } | undefined;
