@@ -143,6 +143,24 @@ export interface UmlGuest {
 }
 
 /**
+ * Waits until no process of group `pgid` is left. UML's helper processes are
+ * orphaned when its main process dies, and stay (as zombies) until init reaps
+ * them; a caller that checks the process table right after stop() would see them.
+ */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
  * Boots a long-running guest that runs `argv` until stopped, for the lab.
  * With `netns`, UML runs inside that host namespace, so a tap device made
  * there beforehand can be its network. The kernel console goes to `logFile`.
@@ -184,6 +202,7 @@ export async function startUml(
         }
         await exited;
       }
+      await groupGone(pid, 15_000);
       await rm(dir, { recursive: true, force: true });
     },
   };
