@@ -8,6 +8,7 @@
 //   node bench/lb-latency.ts [--sizes 1000,10000] [--concurrency 32]
 //
 // Uses PORTICO_TEST_KUBECONFIG when set, else starts a private control plane.
+// To profile the operator: PORTICO_OPERATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 // Prints numbers; asserts nothing.
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
