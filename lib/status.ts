@@ -2,11 +2,11 @@
 // The caller gives a pure function from object to object; on 409 Conflict we
 // read the object again and re-apply it, so a write never clobbers a change we
 // did not see and never trusts a stale copy.
-import { isConflict } from './errors.ts';
+import { isAlreadyExists, isConflict } from './errors.ts';
 import { jsonEqual } from './json-equal.ts';
 import type { KubeObject } from './object-cache.ts';
 import type { RawKubeClient } from './raw-client.ts';
-import { objectPath } from './resource-path.ts';
+import { collectionPath, objectPath } from './resource-path.ts';
 import type { ResourceRef } from './resource-path.ts';
 
 export type StatusObject = KubeObject & { status?: unknown };
@@ -61,4 +61,34 @@ export async function updateStatus<T extends StatusObject>(
       current = await client.getJson<T>(path);
     }
   }
+}
+
+/**
+ * For objects a writer owns whole (the speaker's per-node status objects):
+ * writes `status` onto the object named by `ref`, first creating it with an
+ * empty spec when `current` (the cache's copy) is absent. A create that loses
+ * to another write falls through to the read-and-update. Equal status sends
+ * nothing.
+ */
+export async function writeOwnedStatus(
+  client: StatusClient & Pick<RawKubeClient, 'postJson'>,
+  ref: ResourceRef & { kind: string; namespace: string },
+  metadata: { labels?: Record<string, string>; ownerReferences?: readonly unknown[] },
+  status: unknown,
+  current: StatusObject | undefined,
+): Promise<void> {
+  if (!current) {
+    try {
+      current = await client.postJson<StatusObject>(collectionPath(ref, ref.namespace), {
+        apiVersion: ref.group === '' ? ref.version : `${ref.group}/${ref.version}`,
+        kind: ref.kind,
+        metadata: { name: ref.name, ...metadata },
+        spec: {},
+      });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      current = undefined;
+    }
+  }
+  await updateStatus<StatusObject>(client, ref, (obj) => ({ ...obj, status }), current ? { current } : {});
 }

@@ -6,17 +6,16 @@
 // flapping session changes state often; level-based, since every pass
 // compares the plan with the cache and writes only what differs; a failed
 // pass is retried.
-import { API_VERSION } from '../../crds/common.ts';
 import type { KindDefinition } from '../../crds/common.ts';
 import { bgpSessionStatusKind } from '../../crds/bgpsessionstatus.ts';
 import { serviceBGPStatusKind } from '../../crds/servicebgpstatus.ts';
-import { describeError, isAlreadyExists, isNotFound } from '../../lib/errors.ts';
+import { describeError, isNotFound } from '../../lib/errors.ts';
 import type { Informer } from '../../lib/informer.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { KubeObject } from '../../lib/object-cache.ts';
 import type { RawKubeClient } from '../../lib/raw-client.ts';
-import { collectionPath, objectPath } from '../../lib/resource-path.ts';
-import { updateStatus } from '../../lib/status.ts';
+import { objectPath } from '../../lib/resource-path.ts';
+import { writeOwnedStatus } from '../../lib/status.ts';
 import type { BgpStatusPlan, DesiredObject, NodeOwner } from './status-plan.ts';
 
 export type StatusObject = KubeObject & { spec?: unknown; status?: unknown };
@@ -126,27 +125,13 @@ export class BgpStatusWriter {
     owner: NodeOwner | undefined,
   ) {
     const ns = this.#o.namespace;
-    let current = informer.get(`${ns}/${d.name}`);
-    if (!current) {
-      try {
-        current = await this.#o.client.postJson<StatusObject>(collectionPath(kind, ns), {
-          apiVersion: API_VERSION,
-          kind: kind.kind,
-          // No blockOwnerDeletion: that would need rights on the Node's finalizers.
-          metadata: { name: d.name, labels: d.labels, ...(owner ? { ownerReferences: [owner] } : {}) },
-          spec: {},
-        });
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        current = undefined;
-      }
-    }
-    // Equal status (the usual case for a steady session) sends nothing.
-    await updateStatus<StatusObject>(
+    await writeOwnedStatus(
       this.#o.client,
       { ...kind, namespace: ns, name: d.name },
-      (obj) => ({ ...obj, status: d.status }),
-      current ? { current } : {},
+      // No blockOwnerDeletion: that would need rights on the Node's finalizers.
+      { labels: d.labels, ...(owner ? { ownerReferences: [owner] } : {}) },
+      d.status,
+      informer.get(`${ns}/${d.name}`),
     );
   }
 }

@@ -3,14 +3,14 @@
 // speakers never race on one object), and cleans up the objects a dead or
 // former announcer left behind. Level-based: every pass compares the desired
 // objects with the informer's cache; a failed pass is retried.
-import { API_VERSION, serviceL2StatusKind } from '../../crds/index.ts';
+import { serviceL2StatusKind } from '../../crds/index.ts';
 import type { ServiceL2Status, ServiceL2StatusStatus } from '../../crds/index.ts';
-import { describeError, isAlreadyExists, isNotFound } from '../../lib/errors.ts';
+import { describeError, isNotFound } from '../../lib/errors.ts';
 import type { Informer } from '../../lib/informer.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { KubeObject } from '../../lib/object-cache.ts';
 import type { RawKubeClient } from '../../lib/raw-client.ts';
-import { updateStatus } from '../../lib/status.ts';
+import { writeOwnedStatus } from '../../lib/status.ts';
 import { statusName } from './status-name.ts';
 import type { ServiceRef } from './plan.ts';
 
@@ -134,38 +134,18 @@ export class StatusWriter {
       ips: d.ips,
       interfaces: d.interfaces.map((i) => ({ name: i })),
     };
-    let current = this.#o.informer.get(`${this.#o.namespace}/${name}`);
-    if (!current) {
-      try {
-        current = await this.#o.client.postJson<StatusObject>(this.#path(), {
-          apiVersion: API_VERSION,
-          kind: serviceL2StatusKind.kind,
-          metadata: {
-            name,
-            labels: {
-              [NODE_LABEL]: this.#o.node,
-              [SERVICE_NAME_LABEL]: d.service.name,
-              [SERVICE_NAMESPACE_LABEL]: d.service.namespace,
-            },
-          },
-          spec: {},
-        });
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        current = undefined;
-      }
-    }
-    await updateStatus<StatusObject>(
+    await writeOwnedStatus(
       this.#o.client,
+      { ...serviceL2StatusKind, namespace: this.#o.namespace, name },
       {
-        group: serviceL2StatusKind.group,
-        version: serviceL2StatusKind.version,
-        plural: serviceL2StatusKind.plural,
-        namespace: this.#o.namespace,
-        name,
+        labels: {
+          [NODE_LABEL]: this.#o.node,
+          [SERVICE_NAME_LABEL]: d.service.name,
+          [SERVICE_NAMESPACE_LABEL]: d.service.namespace,
+        },
       },
-      (obj) => ({ ...obj, status }),
-      current ? { current } : {},
+      status,
+      this.#o.informer.get(`${this.#o.namespace}/${name}`),
     );
   }
 }
