@@ -104,13 +104,26 @@ export function deny(message: string, options: { code?: number; reason?: string 
  */
 export function denyInvalid(errors: readonly FieldError[], warnings: string[] = []): AdmissionResult {
   const message = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
+  return invalid(
+    message,
+    errors.map((e) => ({ message: e.message, field: e.path })),
+    warnings,
+  );
+}
+
+/** The 422 Invalid shape itself: a message for kubectl and one FieldValueInvalid cause per field. */
+export function invalid(
+  message: string,
+  causes: readonly { message: string; field: string }[],
+  warnings: string[] = [],
+): AdmissionResult {
   return {
     allowed: false,
     status: {
       code: 422,
       reason: 'Invalid',
       message,
-      causes: errors.map((e) => ({ reason: 'FieldValueInvalid', message: e.message, field: e.path })),
+      causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
     },
     ...(warnings.length > 0 ? { warnings } : {}),
   };

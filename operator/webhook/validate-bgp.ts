@@ -9,7 +9,7 @@
 import { bgpAdvertisementKind, communityKind, ipAddressPoolKind } from '../../crds/index.ts';
 import { jsonEqual } from '../../lib/json-equal.ts';
 import type { AdmissionRequest, AdmissionResult } from './admission.ts';
-import { allow, deny } from './admission.ts';
+import { allow, deny, invalid } from './admission.ts';
 import { checkBgpConfig, errorsIntroduced, formatConfigError, withObject } from './bgp-checks.ts';
 import type { BgpConfigState, BgpObject, ChangedKind, ConfigError } from './bgp-checks.ts';
 import type { WebhookDefinition } from './configuration.ts';
@@ -91,16 +91,10 @@ export function denyBgp(kind: ChangedKind, name: string, errors: readonly Config
     e.kind === kind && e.name === name
       ? formatConfigError(e)
       : `this change to ${kind} "${name}" would break ${formatConfigError(e)}`;
-  const message = errors.map(text).join('; ');
-  return {
-    allowed: false,
-    status: {
-      code: 422,
-      reason: 'Invalid',
-      message,
-      causes: errors.map((e) => ({ reason: 'FieldValueInvalid', message: text(e), field: e.field })),
-    },
-  };
+  return invalid(
+    errors.map(text).join('; '),
+    errors.map((e) => ({ message: text(e), field: e.field })),
+  );
 }
 
 /** Handles BGPAdvertisement, Community and (from the pool webhook) IPAddressPool requests. */
